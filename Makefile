@@ -1,0 +1,49 @@
+# tokenhook — `make help` lists the targets.
+#
+# go.mod asks for Go 1.27; GOTOOLCHAIN=auto lets an older go command fetch
+# that toolchain through the module proxy instead of refusing.
+export GOTOOLCHAIN := auto
+GO ?= go
+PKGS := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## run the hook server on the embedded SQLite default (./tokenhook.db)
+	$(GO) run ./cmd/tokenhook serve
+
+.PHONY: build
+build: ## build ./bin/tokenhook
+	$(GO) build -trimpath -o bin/tokenhook ./cmd/tokenhook
+
+.PHONY: test
+test: lint ## the whole suite: lint, then every test with the race detector
+	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
+
+.PHONY: test-short
+test-short: ## quick unit tests, no race detector, no end-to-end
+	$(GO) test -short -shuffle=on -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	cd tools && $(GO) tool staticcheck -checks all,-ST1000,-ST1003 github.com/tokenhook/tokenhook/...
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@for t in $$($(GO) test -list '^Fuzz' ./inlinehook/ | grep ^Fuzz); do \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} ./inlinehook/ || exit 1; done
+
+.PHONY: bench
+bench: ## go test benchmarks of the hot path
+	$(GO) test -run '^$$' -bench . -benchmem ./inlinehook/ ./internal/...
+
+.PHONY: loadbench
+loadbench: ## load benchmark against the Go and Express peers (see bench/README.md)
+	$(GO) run ./bench/loadbench

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/setup"
+)
+
+// configFlags are the flags that override the configuration file and the
+// environment.
+type configFlags struct {
+	file        string
+	listen      string
+	store       string
+	logLevel    string
+	logFormat   string
+	requireAuth bool
+}
+
+func (f *configFlags) apply(cmd *cobra.Command) func(*config.Config) {
+	return func(c *config.Config) {
+		changed := cmd.Flags().Changed
+		if changed("listen") {
+			c.Server.Listen = f.listen
+		}
+		if changed("store") {
+			c.Store.DSN = f.store
+		}
+		if changed("log-level") {
+			c.Log.Level = f.logLevel
+		}
+		if changed("log-format") {
+			c.Log.Format = f.logFormat
+		}
+		if changed("require-auth") {
+			c.Auth.Require = f.requireAuth
+		}
+	}
+}
+
+func newServeCmd(stdio IO) *cobra.Command {
+	var flags configFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the hook server",
+		Long: `Run the token inline hook server.
+
+Configuration comes from --config (YAML), then TOKENHOOK_* environment
+variables, then these flags. Without a configured secret, serve generates one
+for this run and prints it once; --require-auth refuses to start instead.`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			cfg, err := setup.LoadConfig(flags.file, stdio.Environ, flags.apply(cmd))
+			if err != nil {
+				return err
+			}
+			logger := setup.NewLogger(stdio.Stderr, cfg.Log)
+			auth, generated, err := setup.Authenticator(cfg.Auth)
+			if err != nil {
+				return err
+			}
+			store, err := setup.OpenStore(ctx, cfg.Store.DSN)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			transformer, err := setup.Transformer(cfg.Claims, store)
+			if err != nil {
+				return err
+			}
+			if generated != "" {
+				// Printed once, straight to the terminal and not through the
+				// logger: log pipelines must never carry a secret.
+				fmt.Fprintf(stdio.Stderr, "No hook secret is configured, so this run generated one.\n"+
+					"In Okta, set the hook's Authentication field to %q and its secret to:\n\n    %s\n\n"+
+					"To keep a secret across runs set TOKENHOOK_AUTH_BASIC_USERNAME and TOKENHOOK_AUTH_BASIC_PASSWORD\n"+
+					"(or TOKENHOOK_AUTH_HEADER_NAME and TOKENHOOK_AUTH_HEADER_VALUES); --require-auth refuses to start without one.\n\n",
+					setup.GeneratedSecretHeader, generated)
+			}
+			h := setup.Handler(cfg, auth, transformer, logger)
+			return setup.Serve(ctx, cfg, h, logger, func(addr net.Addr) {
+				logger.Info("listening", "addr", addr.String(), "path", cfg.Server.Path, "store", storeKind(cfg.Store.DSN))
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&flags.file, "config", "c", "", "YAML configuration file")
+	f.StringVar(&flags.listen, "listen", "", "address to listen on, host:port (default :8082)")
+	f.StringVar(&flags.store, "store", "", "users store DSN: sqlite:PATH or memory: (default sqlite:tokenhook.db)")
+	f.StringVar(&flags.logLevel, "log-level", "", "debug, info, warn or error (default info)")
+	f.StringVar(&flags.logFormat, "log-format", "", "text or json (default text)")
+	f.BoolVar(&flags.requireAuth, "require-auth", false, "refuse to start without a configured secret (production mode)")
+	return cmd
+}
+
+// storeKind names the backend of a DSN without the rest, which may hold a
+// password.
+func storeKind(dsn string) string {
+	for i, c := range dsn {
+		if c == ':' {
+			return dsn[:i]
+		}
+	}
+	return dsn
+}

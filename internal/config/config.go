@@ -1,0 +1,345 @@
+// Package config turns a YAML file and TOKENHOOK_* environment variables into
+// tokenhook's typed configuration.
+//
+// Our own file is decoded strictly: an unknown key is an error, because a
+// misspelt key silently ignored is a claim silently missing from every token.
+// Environment variables override the file, so secrets never need to be in it.
+// [Config.Validate] reports every problem at once.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix prefixes every environment variable that overrides the file.
+const EnvPrefix = "TOKENHOOK_"
+
+// Config is tokenhook's whole configuration. Its zero value is not usable;
+// start from [Default].
+type Config struct {
+	Server Server `yaml:"server" envPrefix:""`
+	Store  Store  `yaml:"store" envPrefix:""`
+	Auth   Auth   `yaml:"auth" envPrefix:"AUTH_"`
+	Log    Log    `yaml:"log" envPrefix:"LOG_"`
+	Claims Claims `yaml:"claims"`
+}
+
+// Server configures the HTTP listener.
+type Server struct {
+	// Listen is the address to listen on, host:port.
+	Listen string `yaml:"listen" env:"LISTEN"`
+	// Path is where Okta POSTs the hook request.
+	Path string `yaml:"path" env:"HOOK_PATH"`
+	// MaxBodyBytes caps the request body; larger bodies get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes" env:"MAX_BODY_BYTES"`
+	// Timeouts of the HTTP server. Okta gives a hook 3 s in total, so the
+	// defaults stay well inside that.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout" env:"READ_HEADER_TIMEOUT"`
+	ReadTimeout       time.Duration `yaml:"read_timeout" env:"READ_TIMEOUT"`
+	WriteTimeout      time.Duration `yaml:"write_timeout" env:"WRITE_TIMEOUT"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout" env:"IDLE_TIMEOUT"`
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// after SIGTERM or SIGINT.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+}
+
+// Store selects the users store by DSN: "sqlite:PATH", "memory:".
+type Store struct {
+	DSN string `yaml:"dsn" env:"STORE"`
+}
+
+// Auth configures how Okta's call is authenticated. Header and Basic may be
+// combined: a request passes when either accepts it.
+type Auth struct {
+	// Require refuses to start without a configured secret (production
+	// mode). Without it, serve generates a random secret for the run.
+	Require bool       `yaml:"require" env:"REQUIRE"`
+	Header  HeaderAuth `yaml:"header" envPrefix:"HEADER_"`
+	Basic   BasicAuth  `yaml:"basic" envPrefix:"BASIC_"`
+}
+
+// HeaderAuth accepts a request whose header Name carries one of Values
+// verbatim. Several values let a secret be rotated without downtime.
+type HeaderAuth struct {
+	Name   string   `yaml:"name" env:"NAME"`
+	Values []string `yaml:"values" env:"VALUES"`
+}
+
+// BasicAuth accepts HTTP Basic credentials, as Okta's guide configures them
+// ("Basic " + base64(user:password) in the Authorization header).
+type BasicAuth struct {
+	Username string `yaml:"username" env:"USERNAME"`
+	Password string `yaml:"password" env:"PASSWORD"`
+}
+
+// Configured reports whether any secret is configured.
+func (a Auth) Configured() bool {
+	return len(a.Header.Values) > 0 || a.Basic.Username != "" || a.Basic.Password != ""
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format" env:"FORMAT"` // text or json
+	Level  string `yaml:"level" env:"LEVEL"`   // debug, info, warn, error
+}
+
+// Claims maps store attributes to token claims.
+type Claims struct {
+	// LookupKeys are tried in order; the first non-empty one is the key of
+	// the store record. See [LookupSources] for what may be named.
+	LookupKeys []string `yaml:"lookup_keys" env:"LOOKUP_KEYS"`
+	// Mappings turn attributes of the record found into claims.
+	Mappings []Mapping `yaml:"mappings"`
+}
+
+// Mapping puts one attribute of the user record into one claim.
+type Mapping struct {
+	Claim     string `yaml:"claim"`     // claim name in the token
+	Attribute string `yaml:"attribute"` // attribute of the user record; defaults to Claim
+	Token     string `yaml:"token"`     // id, access or both; defaults to id
+}
+
+// Token names for [Mapping.Token].
+const (
+	TokenID     = "id"
+	TokenAccess = "access"
+	TokenBoth   = "both"
+)
+
+// Lookup sources that [Claims.LookupKeys] may name. The claims forms take a
+// claim name after the last dot.
+const (
+	SourceUserLogin       = "data.context.user.profile.login"
+	SourceUserID          = "data.context.user.id"
+	SourceSessionLogin    = "data.context.session.login"
+	SourceClientID        = "data.context.protocol.client.id"
+	SourceIdentityClaims  = "data.identity.claims."
+	SourceAccessClaims    = "data.access.claims."
+	defaultListen         = ":8082"
+	defaultHookPath       = "/hooks/okta/token"
+	defaultStoreDSN       = "sqlite:tokenhook.db"
+	defaultMaxBodyBytes   = 1 << 20
+	defaultPatientIDClaim = "patientId"
+)
+
+// LookupSources lists the fixed lookup sources, for messages and docs.
+var LookupSources = []string{SourceUserLogin, SourceUserID, SourceSessionLogin, SourceClientID,
+	SourceIdentityClaims + "NAME", SourceAccessClaims + "NAME"}
+
+// Default returns the configuration used when the file leaves a field out:
+// the guide's patient scenario on the embedded SQLite store.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Listen:            defaultListen,
+			Path:              defaultHookPath,
+			MaxBodyBytes:      defaultMaxBodyBytes,
+			ReadHeaderTimeout: 2 * time.Second,
+			ReadTimeout:       5 * time.Second,
+			WriteTimeout:      5 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ShutdownTimeout:   10 * time.Second,
+		},
+		Store: Store{DSN: defaultStoreDSN},
+		Log:   Log{Format: "text", Level: "info"},
+		Claims: Claims{
+			LookupKeys: []string{SourceUserLogin, SourceIdentityClaims + "preferred_username"},
+			Mappings:   []Mapping{{Claim: defaultPatientIDClaim, Attribute: defaultPatientIDClaim, Token: TokenID}},
+		},
+	}
+}
+
+// Load reads the YAML file at path (none when path is ""), applies the
+// environment overrides from environ ("KEY=value" pairs, as os.Environ
+// returns them) and fills defaults. It does not validate: call Validate.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		if err := Decode(f, &cfg); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := env.ParseWithOptions(&cfg, env.Options{
+		Prefix:      EnvPrefix,
+		Environment: envMap(environ),
+	}); err != nil {
+		return Config{}, fmt.Errorf("config: environment: %w", err)
+	}
+	cfg.fillDefaults()
+	return cfg, nil
+}
+
+// Decode decodes YAML into cfg strictly: unknown keys are errors. Keys the
+// document leaves out keep the value cfg already has.
+func Decode(r io.Reader, cfg *Config) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	// A mappings list in the file replaces the default one rather than
+	// merging into it element by element.
+	cfg.Claims.Mappings = nil
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return err
+	}
+	if cfg.Claims.Mappings == nil {
+		cfg.Claims.Mappings = Default().Claims.Mappings
+	}
+	return nil
+}
+
+func (c *Config) fillDefaults() {
+	for i := range c.Claims.Mappings {
+		m := &c.Claims.Mappings[i]
+		if m.Attribute == "" {
+			m.Attribute = m.Claim
+		}
+		if m.Token == "" {
+			m.Token = TokenID
+		}
+	}
+}
+
+// Validate reports every problem of the configuration at once, joined, or
+// nil. reserved reports whether Okta refuses writes of claim to the token
+// named id or access; the caller passes Okta's rules so config knows no wire
+// format.
+func (c *Config) Validate(reserved func(token, claim string) bool) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		add("server.listen %q: want host:port", c.Server.Listen)
+	}
+	if !strings.HasPrefix(c.Server.Path, "/") || strings.ContainsAny(c.Server.Path, " {}") || c.Server.Path == "/healthz" {
+		add("server.path %q: want an absolute path other than /healthz, without spaces or braces", c.Server.Path)
+	}
+	if c.Server.MaxBodyBytes < 4096 {
+		add("server.max_body_bytes %d: want at least 4096 (Okta's requests are a few KB)", c.Server.MaxBodyBytes)
+	}
+	for name, d := range map[string]time.Duration{
+		"read_header_timeout": c.Server.ReadHeaderTimeout, "read_timeout": c.Server.ReadTimeout,
+		"write_timeout": c.Server.WriteTimeout, "idle_timeout": c.Server.IdleTimeout,
+		"shutdown_timeout": c.Server.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			add("server.%s %s: want a positive duration", name, d)
+		}
+	}
+	if c.Store.DSN == "" {
+		add("store.dsn: required (sqlite:PATH or memory:)")
+	}
+	if c.Auth.Require && !c.Auth.Configured() {
+		add("auth.require: no secret configured (set auth.header or auth.basic, e.g. TOKENHOOK_AUTH_BASIC_USERNAME and TOKENHOOK_AUTH_BASIC_PASSWORD)")
+	}
+	if len(c.Auth.Header.Values) > 0 && c.Auth.Header.Name == "" {
+		add("auth.header.name: required when auth.header.values is set")
+	}
+	if c.Auth.Header.Name != "" && len(c.Auth.Header.Values) == 0 {
+		add("auth.header.values: at least one secret is required when auth.header.name is set")
+	}
+	for i, v := range c.Auth.Header.Values {
+		if len(v) < 16 {
+			add("auth.header.values[%d]: a secret must be at least 16 characters", i)
+		}
+	}
+	if (c.Auth.Basic.Username == "") != (c.Auth.Basic.Password == "") {
+		add("auth.basic: username and password must both be set")
+	}
+	if strings.Contains(c.Auth.Basic.Username, ":") {
+		add("auth.basic.username: must not contain ':'")
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format %q: want text or json", c.Log.Format)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if len(c.Claims.LookupKeys) == 0 {
+		add("claims.lookup_keys: at least one is required")
+	}
+	for i, k := range c.Claims.LookupKeys {
+		if !ValidLookupSource(k) {
+			add("claims.lookup_keys[%d] %q: want one of %s", i, k, strings.Join(LookupSources, ", "))
+		}
+	}
+	seen := map[string]int{}
+	for i, m := range c.Claims.Mappings {
+		if m.Claim == "" {
+			add("claims.mappings[%d].claim: required", i)
+			continue
+		}
+		if m.Attribute == "" {
+			add("claims.mappings[%d].attribute: required", i)
+		}
+		var tokens []string
+		switch m.Token {
+		case TokenID, TokenAccess:
+			tokens = []string{m.Token}
+		case TokenBoth:
+			tokens = []string{TokenID, TokenAccess}
+		default:
+			add("claims.mappings[%d].token %q: want id, access or both", i, m.Token)
+		}
+		for _, t := range tokens {
+			if reserved != nil && reserved(t, m.Claim) {
+				add("claims.mappings[%d].claim %q: reserved by Okta in the %s token", i, m.Claim, t)
+			}
+			key := t + "\x00" + m.Claim
+			if j, dup := seen[key]; dup {
+				add("claims.mappings[%d].claim %q: the %s token's claim is already set by mappings[%d]", i, m.Claim, t, j)
+			} else {
+				seen[key] = i
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidLookupSource reports whether s names a lookup source.
+func ValidLookupSource(s string) bool {
+	switch s {
+	case SourceUserLogin, SourceUserID, SourceSessionLogin, SourceClientID:
+		return true
+	}
+	for _, prefix := range []string{SourceIdentityClaims, SourceAccessClaims} {
+		if name, ok := strings.CutPrefix(s, prefix); ok && name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,284 @@
+// Package server is tokenhook's HTTP side: the routes, the hook handler and
+// its middleware.
+//
+// The hook handler authenticates Okta's call, decodes the token request,
+// asks the core for commands, passes them through Okta's own rules (the
+// guard) so that Okta never discards the answer, and replies 200 with the
+// commands or 204 when there is nothing to do. Every error maps to one status
+// and a small JSON body in one place, [writeError]; clients never see
+// internals.
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/tokenhook/tokenhook/inlinehook"
+	"github.com/tokenhook/tokenhook/internal/hookauth"
+	"github.com/tokenhook/tokenhook/internal/tokenhook"
+)
+
+// DefaultMaxBodyBytes is the request body cap when Config leaves it zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config holds the server's dependencies. Zero values get the documented
+// defaults; Auth and Transformer are required.
+type Config struct {
+	// HookPath is where Okta POSTs; default /hooks/okta/token.
+	HookPath string
+	// MaxBodyBytes caps the request body; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Auth authenticates Okta's call.
+	Auth hookauth.Authenticator
+	// Transformer computes the commands.
+	Transformer tokenhook.Transformer
+	// Rules are Okta's rules the guard enforces on every answer.
+	Rules inlinehook.Rules
+	// Logger receives one line per hook call; default discards.
+	Logger *slog.Logger
+	// Now is the clock for latencies; default time.Now.
+	Now func() time.Time
+}
+
+// Server is the hook's HTTP handler.
+type Server struct {
+	cfg  Config
+	mux  *http.ServeMux
+	bufs sync.Pool
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	if cfg.HookPath == "" {
+		cfg.HookPath = "/hooks/okta/token"
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s.bufs.New = func() any { return new(bytes.Buffer) }
+	for _, r := range s.routes() {
+		s.mux.Handle(r.pattern, r.handler)
+	}
+	return s
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes lists every route. A pattern with a method takes precedence over
+// the same path without one, which answers every other method with 405.
+func (s *Server) routes() []route {
+	return []route{
+		{"POST " + s.cfg.HookPath, s.recoverer(http.HandlerFunc(s.handleHook))},
+		{s.cfg.HookPath, s.errorHandler(methodNotAllowed(http.MethodPost))},
+		{"GET /healthz", s.errorHandler(handleHealth)},
+		{"/healthz", s.errorHandler(methodNotAllowed(http.MethodGet, http.MethodHead))},
+		{"/", s.errorHandler(func(http.ResponseWriter, *http.Request) error { return errNotFound })},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func handleHealth(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write([]byte(`{"status":"ok"}` + "\n"))
+	return err
+}
+
+// outcome is what a hook call ended in, as logged.
+type outcome string
+
+const (
+	outcomeApplied      outcome = "applied"      // 200 with commands
+	outcomeNoop         outcome = "noop"         // 204
+	outcomeDenied       outcome = "denied"       // 200 with an error object
+	outcomeUnauthorized outcome = "unauthorized" // 401
+	outcomeBadRequest   outcome = "bad_request"  // 4xx other than 401
+	outcomeError        outcome = "error"        // 5xx
+)
+
+// hookCall is what one hook call did, for its log line.
+type hookCall struct {
+	eventID string
+	status  int
+	denied  bool
+	claims  []string // names of the claims set or removed, never values
+	dropped []string // guard messages: claim paths and reasons, never values
+}
+
+// handleHook serves Okta's POST. It logs exactly one line per call.
+func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
+	start := s.cfg.Now()
+	var call hookCall
+	err := s.hook(w, r, &call)
+	if err != nil {
+		call.status = writeError(w, err)
+	}
+	attrs := []slog.Attr{
+		slog.String("event_id", call.eventID),
+		slog.String("outcome", string(call.outcome())),
+		slog.Int("status", call.status),
+		slog.Duration("latency", s.cfg.Now().Sub(start)),
+	}
+	if len(call.claims) > 0 {
+		attrs = append(attrs, slog.Any("claims", call.claims))
+	}
+	if len(call.dropped) > 0 {
+		attrs = append(attrs, slog.Any("dropped", call.dropped))
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		attrs = append(attrs, slog.String("reason", err.Error()))
+		level = slog.LevelWarn
+		if call.status >= 500 {
+			level = slog.LevelError
+		}
+	}
+	s.cfg.Logger.LogAttrs(r.Context(), level, "hook call", attrs...)
+}
+
+// hook does the work of handleHook. It records what it wrote in call, or
+// returns an error for writeError.
+func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) error {
+	// Authenticate before looking at anything else: an unauthenticated
+	// caller learns nothing about what the endpoint would accept.
+	if err := s.cfg.Auth.Authenticate(r); err != nil {
+		return &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "authentication required", cause: err}
+	}
+	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
+	buf := s.bufs.Get().(*bytes.Buffer)
+	defer s.putBuffer(buf)
+	if err := s.readBody(w, r, buf); err != nil {
+		return err
+	}
+	req, err := inlinehook.DecodeTokenRequest(buf.Bytes())
+	if err != nil {
+		return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: err.Error(), cause: err}
+	}
+	call.eventID = req.EventID
+	resp, err := s.cfg.Transformer.Transform(r.Context(), req)
+	if err != nil {
+		return &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "the hook could not compute an answer", cause: err}
+	}
+	if resp != nil && resp.Error == nil {
+		for _, v := range s.cfg.Rules.Prune(req, resp) {
+			call.dropped = append(call.dropped, v.Message)
+		}
+	}
+	if resp.IsEmpty() {
+		w.WriteHeader(http.StatusNoContent)
+		call.status = http.StatusNoContent
+		return nil
+	}
+	body, err := inlinehook.EncodeResponse(resp)
+	if err != nil {
+		return &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "the hook could not encode its answer", cause: err}
+	}
+	if len(body) >= inlinehook.MaxResponseSize {
+		// Okta would reject the whole answer; say so in our log, and let
+		// Okta issue the token unmodified rather than fail strangely.
+		return &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "the hook's answer is too large", cause: errors.New("response over Okta's 256 KB limit")}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	call.status = http.StatusOK
+	call.denied = resp.Error != nil
+	call.claims = tokenhook.ClaimNames(resp)
+	return nil
+}
+
+func (c *hookCall) outcome() outcome {
+	switch {
+	case c.denied:
+		return outcomeDenied
+	case c.status == http.StatusUnauthorized:
+		return outcomeUnauthorized
+	case c.status >= 500:
+		return outcomeError
+	case c.status >= 400:
+		return outcomeBadRequest
+	case c.status == http.StatusNoContent:
+		return outcomeNoop
+	default:
+		return outcomeApplied
+	}
+}
+
+func (s *Server) putBuffer(b *bytes.Buffer) {
+	// Keep pooled buffers small: one huge request must not pin memory.
+	if b.Cap() > 64<<10 {
+		return
+	}
+	b.Reset()
+	s.bufs.Put(b)
+}
+
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		return errTooLarge(s.cfg.MaxBodyBytes)
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return errTooLarge(s.cfg.MaxBodyBytes)
+	case err != nil:
+		return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: "could not read the request body", cause: err}
+	case buf.Len() == 0:
+		return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: "empty request body"}
+	}
+	return nil
+}
+
+func errTooLarge(limit int64) error {
+	return &apiError{status: http.StatusRequestEntityTooLarge, code: "request_too_large",
+		message: "request body larger than " + formatBytes(limit)}
+}
+
+func checkJSONContentType(v string) error {
+	mt, _, err := mime.ParseMediaType(v)
+	if v == "" || err != nil || mt != "application/json" {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
+			message: "Content-Type must be application/json"}
+	}
+	return nil
+}
+
+// recoverer turns a panic into a 500 with a JSON error; the client never sees
+// the panic, and the log records it without request data.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelError, "panic in handler", slog.String("path", r.URL.Path))
+				writeError(w, &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,202 @@
+// Package setup wires tokenhook's parts together from a [config.Config]: the
+// store chosen by DSN, the logger, the authenticator, the core and the HTTP
+// server. The cmd and the end-to-end tests share it, so what is tested is
+// what runs.
+package setup
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/tokenhook/tokenhook/inlinehook"
+	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/hookauth"
+	"github.com/tokenhook/tokenhook/internal/server"
+	"github.com/tokenhook/tokenhook/internal/tokenhook"
+	"github.com/tokenhook/tokenhook/internal/user"
+	"github.com/tokenhook/tokenhook/internal/user/memory"
+	"github.com/tokenhook/tokenhook/internal/user/sqlite"
+)
+
+// backends maps a DSN scheme to the function that opens that store. This
+// table is the one place that knows which backends exist.
+var backends = map[string]func(ctx context.Context, rest string) (user.Store, error){
+	"sqlite": func(ctx context.Context, path string) (user.Store, error) {
+		if path == "" {
+			return nil, errors.New("sqlite DSN needs a path, e.g. sqlite:tokenhook.db")
+		}
+		return sqlite.Open(ctx, sqlite.Config{Path: path})
+	},
+	"memory": func(context.Context, string) (user.Store, error) {
+		return memory.New(memory.Config{}), nil
+	},
+}
+
+// OpenStore opens the users store named by dsn: "sqlite:PATH" (a file, or
+// :memory:) or "memory:".
+func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
+	scheme, rest, ok := strings.Cut(dsn, ":")
+	open, known := backends[scheme]
+	if !ok || !known {
+		return nil, fmt.Errorf("store DSN %q: want sqlite:PATH or memory:", dsn)
+	}
+	s, err := open(ctx, strings.TrimPrefix(rest, "//"))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", scheme, err)
+	}
+	return s, nil
+}
+
+// Reserved reports whether Okta refuses writes of claim to the token named
+// "id" or "access". It asks inlinehook, the one place that knows Okta's rules.
+func Reserved(token, claim string) bool {
+	req := &inlinehook.TokenRequest{Data: inlinehook.TokenData{
+		Identity: &inlinehook.Token{Claims: inlinehook.Claims{}},
+		Access:   &inlinehook.Token{Claims: inlinehook.Claims{}},
+	}}
+	cmd := inlinehook.PatchIdentity(inlinehook.AddClaim(claim, "x"))
+	if token == config.TokenAccess {
+		cmd = inlinehook.PatchAccess(inlinehook.AddClaim(claim, "x"))
+	}
+	return len(inlinehook.Validate(req, &inlinehook.Response{Commands: []inlinehook.Command{cmd}})) > 0
+}
+
+// LoadConfig loads and validates the configuration.
+func LoadConfig(path string, environ []string, override func(*config.Config)) (config.Config, error) {
+	cfg, err := config.Load(path, environ)
+	if err != nil {
+		return cfg, err
+	}
+	if override != nil {
+		override(&cfg)
+	}
+	if err := cfg.Validate(Reserved); err != nil {
+		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// NewLogger returns the logger cfg asks for, writing to w.
+func NewLogger(w io.Writer, cfg config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Authenticator builds the authenticator for cfg. When no secret is
+// configured it generates a random header secret for this run and returns it
+// in generated, so that the first run works; the caller prints it once.
+func Authenticator(cfg config.Auth) (auth hookauth.Authenticator, generated string, err error) {
+	var chain hookauth.AnyOf
+	if len(cfg.Header.Values) > 0 {
+		chain = append(chain, hookauth.NewHeaderSecret(cfg.Header.Name, cfg.Header.Values...))
+	}
+	if cfg.Basic.Username != "" {
+		chain = append(chain, hookauth.NewBasic(cfg.Basic.Username, cfg.Basic.Password))
+	}
+	if len(chain) > 0 {
+		return chain, "", nil
+	}
+	if cfg.Require {
+		return nil, "", errors.New("authentication is required but no secret is configured")
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	generated = base64.RawURLEncoding.EncodeToString(b)
+	return hookauth.NewHeaderSecret(GeneratedSecretHeader, generated), generated, nil
+}
+
+// GeneratedSecretHeader carries the secret generated when none is
+// configured.
+const GeneratedSecretHeader = "Authorization"
+
+// Transformer builds the core's claim mapping from cfg over users.
+func Transformer(cfg config.Claims, users tokenhook.UserFinder) (*tokenhook.Mapper, error) {
+	keys := make([]tokenhook.LookupKey, 0, len(cfg.LookupKeys))
+	for _, src := range cfg.LookupKeys {
+		k, err := tokenhook.ParseLookupKey(src)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	mappings := make([]tokenhook.Mapping, 0, len(cfg.Mappings))
+	for _, m := range cfg.Mappings {
+		var t tokenhook.Token
+		switch m.Token {
+		case config.TokenID:
+			t = tokenhook.IDToken
+		case config.TokenAccess:
+			t = tokenhook.AccessToken
+		case config.TokenBoth:
+			t = tokenhook.BothTokens
+		default:
+			return nil, fmt.Errorf("mapping %q: unknown token %q", m.Claim, m.Token)
+		}
+		mappings = append(mappings, tokenhook.Mapping{Claim: m.Claim, Attribute: m.Attribute, Tokens: t})
+	}
+	return tokenhook.NewMapper(users, keys, mappings), nil
+}
+
+// Handler builds the hook's HTTP handler.
+func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) http.Handler {
+	return server.New(server.Config{
+		HookPath:     cfg.Server.Path,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Auth:         auth,
+		Transformer:  t,
+		Logger:       logger,
+	})
+}
+
+// Serve runs the hook server until ctx is done, then shuts down gracefully:
+// the listener closes at once and in-flight requests get up to
+// cfg.Server.ShutdownTimeout to finish. ready, when not nil, is called with
+// the bound address once the server accepts connections.
+func Serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.Logger, ready func(addr net.Addr)) error {
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
