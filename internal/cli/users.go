@@ -131,15 +131,11 @@ func readUsersFile(name, format string, stdin io.Reader) ([]user.User, error) {
 }
 
 func parseFormat(s string) (userfile.Format, error) {
-	switch strings.ToLower(s) {
-	case "csv":
-		return userfile.CSV, nil
-	case "json":
-		return userfile.JSON, nil
-	case "jsonl", "ndjson", "jsonlines":
-		return userfile.JSONLines, nil
+	f, err := userfile.ParseFormat(s)
+	if err != nil {
+		return "", &usageError{err}
 	}
-	return 0, &usageError{fmt.Errorf("unknown format %q: want csv, json or jsonl", s)}
+	return f, nil
 }
 
 func (u *usersCmd) listCmd() *cobra.Command {
@@ -272,10 +268,6 @@ func (u *usersCmd) exportCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		users, err := allUsers(ctx, s)
-		if err != nil {
-			return err
-		}
 		var w io.Writer = u.stdio.Stdout
 		if output != "-" {
 			file, err := os.Create(output)
@@ -290,27 +282,10 @@ func (u *usersCmd) exportCmd() *cobra.Command {
 			w = file
 		}
 		bw := bufio.NewWriter(w)
-		if err := userfile.Write(bw, f, users); err != nil {
+		if err := userfile.Write(bw, f, user.All(ctx, s)); err != nil {
 			return err
 		}
 		return bw.Flush()
 	})
 	return cmd
-}
-
-// allUsers reads the whole store page by page.
-func allUsers(ctx context.Context, s user.Store) ([]user.User, error) {
-	var all []user.User
-	opts := user.ListOptions{Limit: 1000}
-	for {
-		page, err := s.List(ctx, opts)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Users...)
-		if page.Next == "" {
-			return all, nil
-		}
-		opts.After = page.Next
-	}
 }

@@ -1,0 +1,350 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the tokenhook binary built once for the package.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "tokenhook-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "tokenhook")
+	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/tokenhook")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build tokenhook:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+const guideBasic = "Basic YWRtaW46c3VwZXJzZWNyZXQ=" // admin:supersecret
+
+// basicEnv configures the guide's Basic credentials.
+var basicEnv = []string{"TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret"}
+
+// result is a finished command.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// tokenhook runs the binary to completion.
+func tokenhook(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Env = append(minimalEnv(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// minimalEnv keeps the test independent of the developer's TOKENHOOK_*.
+func minimalEnv() []string {
+	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+}
+
+// server is a running `tokenhook serve`.
+type server struct {
+	cmd    *exec.Cmd
+	url    string // base URL
+	stderr *syncBuffer
+	done   chan error
+}
+
+var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// startServer runs `tokenhook serve` on a free loopback port and waits until
+// it listens.
+func startServer(t *testing.T, env []string, args ...string) *server {
+	t.Helper()
+	if binary == "" {
+		t.Skip("end-to-end tests do not run with -short")
+	}
+	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(minimalEnv(), env...)
+	s := &server{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-s.done
+		if t.Failed() {
+			t.Logf("server stderr:\n%s", s.stderr)
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenRE.FindStringSubmatch(s.stderr.String()); m != nil {
+			s.url = "http://" + m[1]
+			return s
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("server exited: %v\n%s", err, s.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("server did not start:\n%s", s.stderr)
+	return nil
+}
+
+// post sends body to the hook with the given headers and returns status and body.
+func (s *server) post(t *testing.T, path, body string, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func fixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "inlinehook", "testdata", "requests", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// withLogin rewrites the fixture's user (login and preferred_username).
+func withLogin(body, login string) string {
+	return strings.ReplaceAll(body, "jessie.smith@example.com", login)
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const patientsCSV = `login,patientId
+jessie.smith@example.com,1235
+kim.sato@example.com,6789
+rajiv.tal@example.com,4235
+`
+
+func TestServeEndToEnd(t *testing.T) {
+	if binary == "" {
+		t.Skip("end-to-end tests do not run with -short")
+	}
+	dir := t.TempDir()
+	store := "sqlite:" + filepath.Join(dir, "tokenhook.db")
+
+	// Import the guide's patients through the CLI.
+	r := tokenhook(t, nil, "users", "import", "--store", store, writeFile(t, dir, "patients.csv", patientsCSV))
+	if r.code != 0 || !strings.Contains(r.stdout, "imported 3 users") {
+		t.Fatalf("import: %+v", r)
+	}
+
+	// A file with one bad row imports nothing and names the line.
+	bad := "login,patientId\nnew.user@example.com,1\n,2\n"
+	r = tokenhook(t, nil, "users", "import", "--store", store, writeFile(t, dir, "bad.csv", bad))
+	if r.code == 0 || !strings.Contains(r.stderr, "line 3") {
+		t.Fatalf("bad import: %+v; want failure naming line 3", r)
+	}
+	if r = tokenhook(t, nil, "users", "get", "--store", store, "new.user@example.com"); r.code == 0 {
+		t.Fatalf("a row of the failed import was stored: %+v", r)
+	}
+
+	srv := startServer(t, basicEnv, "--store", store)
+	code := fixture(t, "authorization_code.json")
+	headers := []string{"Authorization", guideBasic, "Content-Type", "application/json"}
+
+	status, body := srv.post(t, "/hooks/okta/token", code, headers...)
+	if status != 200 || !strings.Contains(body, `"path":"/claims/patientId","value":"1235"`) || !strings.Contains(body, "com.okta.identity.patch") {
+		t.Fatalf("patient: %d %s", status, body)
+	}
+	status, body = srv.post(t, "/hooks/okta/token", withLogin(code, "kim.sato@example.com"), headers...)
+	if status != 200 || !strings.Contains(body, `"value":"6789"`) {
+		t.Fatalf("second patient: %d %s", status, body)
+	}
+	if status, _ = srv.post(t, "/hooks/okta/token", withLogin(code, "nobody@example.com"), headers...); status != 204 {
+		t.Fatalf("unknown user: %d, want 204", status)
+	}
+	if status, _ = srv.post(t, "/hooks/okta/token", fixture(t, "client_credentials.json"), headers...); status != 204 {
+		t.Fatalf("client credentials: %d, want 204", status)
+	}
+
+	// A user added while the server runs is served at once.
+	if r = tokenhook(t, nil, "users", "put", "--store", store, "new.user@example.com", "--set", "patientId=9999"); r.code != 0 {
+		t.Fatalf("put: %+v", r)
+	}
+	if status, body = srv.post(t, "/hooks/okta/token", withLogin(code, "new.user@example.com"), headers...); status != 200 || !strings.Contains(body, "9999") {
+		t.Fatalf("new user: %d %s", status, body)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		method  string
+		body    string
+		headers []string
+		status  int
+	}{
+		{"no credentials", "POST", code, []string{"Content-Type", "application/json"}, 401},
+		{"wrong credentials", "POST", code, []string{"Authorization", "Basic YWRtaW46eA==", "Content-Type", "application/json"}, 401},
+		{"malformed JSON", "POST", `{"data":`, headers, 400},
+		{"wrong method", "GET", "", headers, 405},
+		{"wrong content type", "POST", code, []string{"Authorization", guideBasic, "Content-Type", "text/plain"}, 415},
+		{"too large", "POST", `{"x":"` + strings.Repeat("a", 2<<20) + `"}`, headers, 413},
+	} {
+		req, _ := http.NewRequestWithContext(t.Context(), tc.method, srv.url+"/hooks/okta/token", strings.NewReader(tc.body))
+		for i := 0; i+1 < len(tc.headers); i += 2 {
+			req.Header.Set(tc.headers[i], tc.headers[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.HasPrefix(string(b), `{"error":`) {
+			t.Errorf("%s: %d %s, want %d with a JSON error", tc.name, resp.StatusCode, b, tc.status)
+		}
+	}
+
+	resp, err := http.Get(srv.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// The log has one line per call and never a value, secret or token.
+	logs := srv.stderr.String()
+	for _, leak := range []string{"1235", "6789", "9999", "supersecret", "YWRtaW46"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("server log contains %q", leak)
+		}
+	}
+	if !strings.Contains(logs, "claims=[id:add:patientId]") {
+		t.Errorf("log lacks the claim names:\n%s", logs)
+	}
+}
+
+// TestGracefulShutdown pins that SIGTERM lets a request in flight finish.
+func TestGracefulShutdown(t *testing.T) {
+	srv := startServer(t, basicEnv, "--store", "memory:")
+	body := fixture(t, "authorization_code.json")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := fmt.Sprintf("POST /hooks/okta/token HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", guideBasic, len(body))
+	if _, err := io.WriteString(conn, head+body[:100]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server is now reading the body
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := io.WriteString(conn, body[100:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 { // memory store is empty: nothing to do
+		t.Errorf("in-flight request: status %d", resp.StatusCode)
+	}
+	select {
+	case err := <-srv.done:
+		srv.done <- err
+		if err != nil {
+			t.Fatalf("server exit: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not exit after SIGTERM")
+	}
+	// New connections are refused once it has stopped.
+	if _, err := net.DialTimeout("tcp", strings.TrimPrefix(srv.url, "http://"), time.Second); err == nil {
+		t.Error("still accepting connections after shutdown")
+	}
+}
+
+func TestGeneratedSecret(t *testing.T) {
+	srv := startServer(t, nil, "--store", "memory:")
+	m := regexp.MustCompile(`secret to:\s+(\S+)`).FindStringSubmatch(srv.stderr.String())
+	if m == nil {
+		t.Fatalf("no generated secret printed:\n%s", srv.stderr)
+	}
+	body := fixture(t, "authorization_code.json")
+	if status, _ := srv.post(t, "/hooks/okta/token", body, "Authorization", m[1], "Content-Type", "application/json"); status != 204 {
+		t.Fatalf("with the generated secret: %d", status)
+	}
+	if status, _ := srv.post(t, "/hooks/okta/token", body, "Content-Type", "application/json"); status != 401 {
+		t.Fatalf("without it: %d", status)
+	}
+	if strings.Count(srv.stderr.String(), m[1]) != 1 {
+		t.Error("the secret is printed more than once")
+	}
+}
+
+func TestRequireAuthRefusesToStart(t *testing.T) {
+	if binary == "" {
+		t.Skip("end-to-end tests do not run with -short")
+	}
+	r := tokenhook(t, nil, "serve", "--require-auth", "--store", "memory:", "--listen", "127.0.0.1:0")
+	if r.code == 0 || !strings.Contains(r.stderr, "auth.require") {
+		t.Fatalf("got %+v; want a refusal naming auth.require", r)
+	}
+	r = tokenhook(t, nil, "serve", "--config", writeFile(t, t.TempDir(), "bad.yaml", "server:\n  lisen: x\n"))
+	if r.code == 0 || !strings.Contains(r.stderr, "lisen") {
+		t.Fatalf("bad config: %+v", r)
+	}
+}

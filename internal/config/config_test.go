@@ -1,0 +1,179 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tokenhook/tokenhook/internal/config"
+)
+
+// reservedForTest stands in for Okta's rules: iss everywhere, sub only in
+// the ID token.
+func reservedForTest(token, claim string) bool {
+	return claim == "iss" || (claim == "sub" && token == config.TokenID)
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(reservedForTest); err != nil {
+		t.Fatalf("default config invalid: %v", err)
+	}
+	if got := cfg.Claims.Mappings; len(got) != 1 || got[0].Claim != "patientId" || got[0].Token != config.TokenID {
+		t.Errorf("default mappings = %+v, want patientId in the ID token", got)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	cfg, err := config.Load("testdata/full.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(reservedForTest); err != nil {
+		t.Fatal(err)
+	}
+	want := config.Config{
+		Server: config.Server{Listen: "127.0.0.1:9000", Path: "/okta/hook", MaxBodyBytes: 65536,
+			ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
+			IdleTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
+		Store: config.Store{DSN: "sqlite:/var/lib/tokenhook/users.db"},
+		Auth: config.Auth{Require: true, Header: config.HeaderAuth{Name: "X-Okta-Secret",
+			Values: []string{"current-secret-0123456789", "previous-secret-0123456789"}}},
+		Log: config.Log{Format: "json", Level: "debug"},
+		Claims: config.Claims{
+			LookupKeys: []string{"data.context.user.profile.login", "data.identity.claims.preferred_username"},
+			Mappings: []config.Mapping{
+				{Claim: "patientId", Attribute: "patientId", Token: "id"},
+				{Claim: "clinic", Attribute: "clinicName", Token: "both"},
+			},
+		},
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("config mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestEnvironmentOverridesFile(t *testing.T) {
+	cfg, err := config.Load("testdata/full.yaml", []string{
+		"TOKENHOOK_LISTEN=127.0.0.1:7000",
+		"TOKENHOOK_STORE=memory:",
+		"TOKENHOOK_AUTH_BASIC_USERNAME=admin",
+		"TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret",
+		"TOKENHOOK_AUTH_HEADER_VALUES=a-new-secret-0123456789,another-secret-0123456789",
+		"TOKENHOOK_LOG_LEVEL=warn",
+		"TOKENHOOK_HOOK_PATH=/x",
+		"UNRELATED=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen != "127.0.0.1:7000" || cfg.Store.DSN != "memory:" || cfg.Log.Level != "warn" || cfg.Server.Path != "/x" {
+		t.Errorf("scalars not overridden: %+v %+v %+v", cfg.Server, cfg.Store, cfg.Log)
+	}
+	if cfg.Auth.Basic != (config.BasicAuth{Username: "admin", Password: "supersecret"}) {
+		t.Errorf("basic = %+v", cfg.Auth.Basic)
+	}
+	if diff := cmp.Diff([]string{"a-new-secret-0123456789", "another-secret-0123456789"}, cfg.Auth.Header.Values); diff != "" {
+		t.Errorf("header values (-want +got):\n%s", diff)
+	}
+	if cfg.Server.ReadTimeout != 2*time.Second {
+		t.Errorf("file value lost: read_timeout = %s", cfg.Server.ReadTimeout)
+	}
+}
+
+func TestLoadRejectsUnknownKeys(t *testing.T) {
+	path := writeFile(t, "server:\n  listen: :8082\n  lisen: :9\n")
+	_, err := config.Load(path, nil)
+	if err == nil || !strings.Contains(err.Error(), "lisen") {
+		t.Fatalf("Load = %v, want an error naming the unknown key", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	if _, err := config.Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
+		t.Error("missing file: want error")
+	}
+	if _, err := config.Load(writeFile(t, "server: [1, 2"), nil); err == nil {
+		t.Error("bad YAML: want error")
+	}
+	if _, err := config.Load("", []string{"TOKENHOOK_READ_TIMEOUT=soon"}); err == nil {
+		t.Error("bad duration in environment: want error")
+	}
+	cfg, err := config.Load(writeFile(t, ""), nil)
+	if err != nil || cfg.Server.Listen != ":8082" {
+		t.Errorf("empty file: %v, listen %q; want the defaults", err, cfg.Server.Listen)
+	}
+}
+
+// TestValidateReportsEveryProblem pins that Validate lists all problems at
+// once, so an operator fixes a config in one round.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg := config.Default()
+	cfg.Server.Listen = "8082"
+	cfg.Server.Path = "hooks"
+	cfg.Server.MaxBodyBytes = 10
+	cfg.Server.ReadTimeout = 0
+	cfg.Store.DSN = ""
+	cfg.Auth.Require = true
+	cfg.Auth.Header.Name = "X-Secret"
+	cfg.Auth.Basic.Username = "admin"
+	cfg.Log.Format = "xml"
+	cfg.Log.Level = "loud"
+	cfg.Claims.LookupKeys = []string{"data.context.user.profile.email", "data.identity.claims."}
+	cfg.Claims.Mappings = []config.Mapping{
+		{Claim: "iss", Attribute: "x", Token: "id"},
+		{Claim: "sub", Attribute: "x", Token: "both"},
+		{Claim: "patientId", Attribute: "patientId", Token: "id"},
+		{Claim: "patientId", Attribute: "other", Token: "both"},
+		{Claim: "", Attribute: "x", Token: "id"},
+		{Claim: "x", Attribute: "x", Token: "refresh"},
+	}
+	err := cfg.Validate(reservedForTest)
+	if err == nil {
+		t.Fatal("Validate = nil")
+	}
+	for _, want := range []string{
+		"server.listen", "server.path", "server.max_body_bytes", "server.read_timeout", "store.dsn",
+		"auth.header.values", "auth.basic: username and password", "log.format", "log.level",
+		`lookup_keys[0]`, `lookup_keys[1]`,
+		`mappings[0].claim "iss": reserved by Okta in the id token`,
+		`mappings[1].claim "sub": reserved by Okta in the id token`,
+		`mappings[3].claim "patientId": the id token's claim is already set by mappings[2]`,
+		`mappings[4].claim: required`, `mappings[5].token "refresh"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("errors do not mention %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), `mappings[1].claim "sub": reserved by Okta in the access token`) {
+		t.Error("sub is writable in access tokens")
+	}
+}
+
+func TestValidateRequireAuth(t *testing.T) {
+	cfg := config.Default()
+	cfg.Auth.Require = true
+	if err := cfg.Validate(nil); err == nil || !strings.Contains(err.Error(), "auth.require") {
+		t.Fatalf("Validate = %v, want auth.require problem", err)
+	}
+	cfg.Auth.Basic = config.BasicAuth{Username: "admin", Password: "supersecret"}
+	if err := cfg.Validate(nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tokenhook.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -1,0 +1,130 @@
+// Tests of the repository itself: the import rules of the architecture and a
+// doc comment on every package. They read `go list`, so they check what the
+// compiler sees, not what a document claims.
+package tokenhook_test
+
+import (
+	"bytes"
+	"encoding/json/jsontext"
+	"encoding/json/v2"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/tokenhook/tokenhook"
+
+type goPackage struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Imports    []string // packages it imports directly
+	Deps       []string // every package it depends on, transitively
+}
+
+// listPackages returns every package of the module, from go list.
+func listPackages(t *testing.T) map[string]goPackage {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Name,Doc,Imports,Deps", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]goPackage{}
+	dec := jsontext.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		err := json.UnmarshalDecode(dec, &p)
+		if errors.Is(err, io.EOF) {
+			return pkgs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, module+"/")] = p
+	}
+}
+
+// isStd reports whether an import path is in the standard library: its
+// first element has no dot.
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// TestImportRules enforces the import directions of docs/architecture.md.
+func TestImportRules(t *testing.T) {
+	pkgs := listPackages(t)
+	rules := []struct {
+		pkg     string // package, relative to the module
+		allowed func(dep string) bool
+		why     string
+	}{
+		{"inlinehook", isStd, "the public wire-format package is stdlib only, so any Go hook can import it"},
+		{"internal/user", isStd, "the domain package knows no driver"},
+		{"internal/tokenhook", func(d string) bool {
+			return isStd(d) || d == module+"/inlinehook" || d == module+"/internal/user"
+		}, "the core depends on the wire format and the user types only"},
+		{"internal/server", func(d string) bool {
+			return (isStd(d) && d != "database/sql") || d == module+"/inlinehook" ||
+				d == module+"/internal/tokenhook" || d == module+"/internal/hookauth" || d == module+"/internal/user"
+		}, "the server reaches the store only through the core"},
+		{"internal/hookauth", isStd, "authentication needs nothing but the standard library (for now)"},
+		{"internal/user/memory", func(d string) bool { return isStd(d) || d == module+"/internal/user" }, "a backend depends on the contract and its driver"},
+		{"internal/user/sqlite", func(d string) bool {
+			return isStd(d) || d == module+"/internal/user" || !strings.HasPrefix(d, module)
+		}, "a backend depends on the contract and its driver"},
+	}
+	for _, r := range rules {
+		p, ok := pkgs[r.pkg]
+		if !ok {
+			t.Errorf("package %s not found", r.pkg)
+			continue
+		}
+		for _, d := range p.Deps {
+			if strings.HasPrefix(d, "internal/") || strings.HasPrefix(d, "vendor/") {
+				continue // the standard library's own internals
+			}
+			if !r.allowed(d) {
+				t.Errorf("%s imports %s: %s", r.pkg, d, r.why)
+			}
+		}
+	}
+	// The core knows nothing of HTTP or SQL (inlinehook's optional HTTP
+	// adapter comes in with it, but the core must not use net/http itself).
+	for _, d := range pkgs["internal/tokenhook"].Imports {
+		if strings.HasPrefix(d, "net/http") || d == "database/sql" {
+			t.Errorf("internal/tokenhook imports %s: the core knows nothing of HTTP or SQL", d)
+		}
+	}
+	// The backends are chosen in one place only.
+	for name, p := range pkgs {
+		if name == "internal/setup" || strings.HasPrefix(name, "internal/user/") || name == "e2e" {
+			continue
+		}
+		for _, d := range p.Deps {
+			if d == module+"/internal/user/sqlite" || d == module+"/internal/user/memory" {
+				if name != "internal/cli" && name != "cmd/tokenhook" {
+					t.Errorf("%s imports the backend %s: only internal/setup picks backends", name, d)
+				}
+			}
+		}
+	}
+}
+
+// TestPackageDocs pins that every package says what it is for.
+func TestPackageDocs(t *testing.T) {
+	for name, p := range listPackages(t) {
+		if p.ImportPath == module {
+			continue // this file's own directory holds tests only
+		}
+		want := "Package " + p.Name + " "
+		if p.Name == "main" {
+			want = "Command "
+		}
+		if !strings.HasPrefix(p.Doc, want) {
+			t.Errorf("%s: doc comment %q should start with %q", name, p.Doc, want)
+		}
+	}
+}
