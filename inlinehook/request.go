@@ -1,8 +1,10 @@
 package inlinehook
 
 import (
+	"bytes"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
+	"errors"
 	"fmt"
 )
 
@@ -13,6 +15,9 @@ const EventTypeTokenTransform = "com.okta.oauth2.tokens.transform"
 //
 // Every struct keeps the members it does not know in an Unknown field, so a
 // request Okta extends later still decodes, and encodes back without loss.
+// Unknown is a json/v2 fallback field, tagged `json:",embed"` (Go 1.27's
+// name for the option; a tag json/v2 does not know, such as ",unknown", is
+// silently ignored and would encode a literal "Unknown" member instead).
 type TokenRequest struct {
 	Source            string         `json:"source,omitempty"`
 	EventID           string         `json:"eventId,omitempty"`
@@ -22,7 +27,7 @@ type TokenRequest struct {
 	ContentType       string         `json:"contentType,omitempty"`
 	EventType         string         `json:"eventType,omitempty"`
 	Data              TokenData      `json:"data"`
-	Unknown           jsontext.Value `json:",unknown"`
+	Unknown           jsontext.Value `json:",embed"`
 }
 
 // TokenData is the request's data: the read-only context and the tokens
@@ -33,7 +38,7 @@ type TokenData struct {
 	Identity     *Token         `json:"identity,omitzero"`
 	Access       *Token         `json:"access,omitzero"`
 	RefreshToken *RefreshToken  `json:"refresh_token,omitzero"`
-	Unknown      jsontext.Value `json:",unknown"`
+	Unknown      jsontext.Value `json:",embed"`
 }
 
 // Context is data.context: what the hook may read but not change. Session and
@@ -44,7 +49,7 @@ type Context struct {
 	Session  *Session       `json:"session,omitzero"`
 	User     *User          `json:"user,omitzero"`
 	Policy   *Policy        `json:"policy,omitzero"`
-	Unknown  jsontext.Value `json:",unknown"`
+	Unknown  jsontext.Value `json:",embed"`
 }
 
 // Request describes the HTTP request that made Okta mint the tokens
@@ -54,13 +59,13 @@ type Request struct {
 	Method    string         `json:"method,omitempty"`
 	URL       *URL           `json:"url,omitzero"`
 	IPAddress string         `json:"ipAddress,omitempty"`
-	Unknown   jsontext.Value `json:",unknown"`
+	Unknown   jsontext.Value `json:",embed"`
 }
 
 // URL wraps a URL string as Okta sends it ({"value": "https://..."}).
 type URL struct {
 	Value   string         `json:"value,omitempty"`
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Protocol is data.context.protocol: the OAuth 2.0 request being served.
@@ -72,7 +77,7 @@ type Protocol struct {
 	OriginalGrant *OriginalGrant `json:"OriginalGrant,omitzero"`
 	Issuer        *Issuer        `json:"issuer,omitzero"`
 	Client        *Client        `json:"client,omitzero"`
-	Unknown       jsontext.Value `json:",unknown"`
+	Unknown       jsontext.Value `json:",embed"`
 }
 
 // ProtocolRequest holds the OAuth 2.0 request parameters.
@@ -84,20 +89,20 @@ type ProtocolRequest struct {
 	ResponseType string         `json:"response_type,omitempty"`
 	Scope        string         `json:"scope,omitempty"` // space-separated
 	State        string         `json:"state,omitempty"`
-	Unknown      jsontext.Value `json:",unknown"`
+	Unknown      jsontext.Value `json:",embed"`
 }
 
 // OriginalGrant is the grant a refresh token was first issued by.
 type OriginalGrant struct {
 	Authorization *ProtocolRequest `json:"authorization,omitzero"`
 	RefreshToken  *RefreshToken    `json:"refresh_token,omitzero"`
-	Unknown       jsontext.Value   `json:",unknown"`
+	Unknown       jsontext.Value   `json:",embed"`
 }
 
 // Issuer identifies the custom authorization server.
 type Issuer struct {
 	URI     string         `json:"uri,omitempty"`
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Client is the OAuth client the tokens are minted for.
@@ -105,7 +110,7 @@ type Client struct {
 	ID      string         `json:"id,omitempty"`
 	Name    string         `json:"name,omitempty"`
 	Type    string         `json:"type,omitempty"` // e.g. PUBLIC
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Session is the user's Okta session.
@@ -118,17 +123,17 @@ type Session struct {
 	Status                   string         `json:"status,omitempty"`
 	LastPasswordVerification string         `json:"lastPasswordVerification,omitempty"`
 	LastFactorVerification   string         `json:"lastFactorVerification,omitempty"`
-	AMR                      []string       `json:"amr,omitempty"`
+	AMR                      []string       `json:"amr,omitzero"`
 	IDP                      *IDP           `json:"idp,omitzero"`
 	MFAActive                *bool          `json:"mfaActive,omitzero"` // nil when absent
-	Unknown                  jsontext.Value `json:",unknown"`
+	Unknown                  jsontext.Value `json:",embed"`
 }
 
 // IDP is the identity provider that authenticated the session.
 type IDP struct {
 	ID      string         `json:"id,omitempty"`
 	Type    string         `json:"type,omitempty"` // OKTA, ACTIVE_DIRECTORY, LDAP, FEDERATION, SOCIAL
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // User is the Okta user the tokens are minted for.
@@ -136,8 +141,8 @@ type User struct {
 	ID              string         `json:"id,omitempty"`
 	PasswordChanged string         `json:"passwordChanged,omitempty"`
 	Profile         Profile        `json:"profile"`
-	Links           map[string]any `json:"_links,omitempty"`
-	Unknown         jsontext.Value `json:",unknown"`
+	Links           map[string]any `json:"_links,omitzero"`
+	Unknown         jsontext.Value `json:",embed"`
 }
 
 // Profile is the user's profile. Attributes beyond the named ones are kept in
@@ -148,7 +153,7 @@ type Profile struct {
 	LastName  string         `json:"lastName,omitempty"`
 	Locale    string         `json:"locale,omitempty"`
 	TimeZone  string         `json:"timeZone,omitempty"`
-	Unknown   jsontext.Value `json:",unknown"`
+	Unknown   jsontext.Value `json:",embed"`
 }
 
 // Policy is the authorization server access policy, and the rule of it, that
@@ -156,13 +161,13 @@ type Profile struct {
 type Policy struct {
 	ID      string         `json:"id,omitempty"`
 	Rule    *PolicyRule    `json:"rule,omitzero"`
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // PolicyRule identifies the access policy rule.
 type PolicyRule struct {
 	ID      string         `json:"id,omitempty"`
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Token is a token about to be minted: data.identity or data.access. Claims
@@ -171,33 +176,33 @@ type PolicyRule struct {
 type Token struct {
 	Claims  Claims           `json:"claims"`
 	Token   TokenLifetime    `json:"token"`
-	Scopes  map[string]Scope `json:"scopes,omitempty"`
-	Unknown jsontext.Value   `json:",unknown"`
+	Scopes  map[string]Scope `json:"scopes,omitzero"`
+	Unknown jsontext.Value   `json:",embed"`
 }
 
 // TokenLifetime is a token's {"lifetime": {"expiration": seconds}}.
 type TokenLifetime struct {
 	Lifetime Lifetime       `json:"lifetime"`
-	Unknown  jsontext.Value `json:",unknown"`
+	Unknown  jsontext.Value `json:",embed"`
 }
 
 // Lifetime is a token's lifetime in seconds.
 type Lifetime struct {
 	Expiration int            `json:"expiration"`
-	Unknown    jsontext.Value `json:",unknown"`
+	Unknown    jsontext.Value `json:",embed"`
 }
 
 // Scope is one granted scope of the access token.
 type Scope struct {
 	ID      string         `json:"id,omitempty"`
 	Action  string         `json:"action,omitempty"` // GRANT
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // RefreshToken identifies a refresh token by its jti.
 type RefreshToken struct {
 	JTI     string         `json:"jti,omitempty"`
-	Unknown jsontext.Value `json:",unknown"`
+	Unknown jsontext.Value `json:",embed"`
 }
 
 // Claims maps claim names to JSON values (string, float64, bool, nil,
@@ -252,10 +257,19 @@ func (r *TokenRequest) ClientID() string {
 // DecodeTokenRequest decodes a token inline hook request. Unknown members are
 // tolerated and kept; malformed JSON, invalid UTF-8, duplicate member names
 // and members of the wrong type are errors.
+// A body that is not a JSON object, null included, is an error too.
 func DecodeTokenRequest(data []byte) (*TokenRequest, error) {
 	var r TokenRequest
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("inlinehook: decode token request: %w", err)
 	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); !bytes.HasPrefix(t, []byte("{")) {
+		// Only null gets here: json.Unmarshal takes it as "no change".
+		return nil, fmt.Errorf("inlinehook: decode token request: %w", &jsontext.SyntacticError{
+			ByteOffset: int64(len(data) - len(t)), Err: errNotObject,
+		})
+	}
 	return &r, nil
 }
+
+var errNotObject = errors.New("not a JSON object")

@@ -3,7 +3,6 @@ package inlinehook
 import (
 	"encoding/json/v2"
 	"fmt"
-	"strings"
 )
 
 // Command types a token inline hook response may carry. There are no others:
@@ -133,7 +132,16 @@ func Deny(summary string) *Response {
 	return &Response{Error: &Error{ErrorSummary: summary}}
 }
 
-// EncodeResponse encodes a response as JSON.
+// EncodeResponse encodes a response as JSON, compactly, with map keys
+// (claim values, debugContext) sorted so that equal responses encode equally.
+// A nil response encodes as {}.
 func EncodeResponse(r *Response) ([]byte, error) {
-	return json.Marshal(r)
+	if r == nil {
+		r = &Response{}
+	}
+	b, err := json.Marshal(r, json.Deterministic(true))
+	if err != nil {
+		return nil, fmt.Errorf("inlinehook: encode response: %w", err)
+	}
+	return b, nil
 }

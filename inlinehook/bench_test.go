@@ -1,0 +1,124 @@
+package inlinehook_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/tokenhook/tokenhook/inlinehook"
+)
+
+func BenchmarkDecodeTokenRequest(b *testing.B) {
+	for _, name := range []string{"authorization_code", "client_credentials", "unknown_members"} {
+		b.Run(name, func(b *testing.B) {
+			body := mustReadFile(b, "requests", name+".json")
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := inlinehook.DecodeTokenRequest(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// benchResponses are typical answers: the guide's one claim, a few ops on
+// both tokens, nested work that copies along paths.
+var benchResponses = []struct{ name, body string }{
+	{"guide", ops(idp, `{"op":"add","path":"/claims/extPatientId","value":"1235"}`)},
+	{"both_tokens", `{"commands":[
+		{"type":"com.okta.identity.patch","value":[{"op":"add","path":"/claims/extPatientId","value":"1235"},{"op":"replace","path":"/token/lifetime/expiration","value":900}]},
+		{"type":"com.okta.access.patch","value":[{"op":"add","path":"/claims/patient","value":{"id":"1235","clinics":["north","east"]}},{"op":"replace","path":"/claims/sub","value":"p-1235"}]}]}`},
+	{"nested", ops(idp,
+		`{"op":"add","path":"/claims/employee_profile/department_id","value":"4947"}`,
+		`{"op":"add","path":"/claims/preferred_airports/-","value":"lax"}`,
+		`{"op":"replace","path":"/claims/matrix/1/k","value":[1,2,3]}`,
+		`{"op":"remove","path":"/claims/preferred_airports/0"}`)},
+	{"invalid", ops(idp, `{"op":"replace","path":"/claims/iss","value":"x"}`, `{"op":"remove","path":"/claims/zz"}`)},
+}
+
+func BenchmarkValidate(b *testing.B) {
+	req := richRequest(b)
+	for _, br := range benchResponses {
+		b.Run(br.name, func(b *testing.B) {
+			resp := mustResponse(b, br.body)
+			b.ReportAllocs()
+			for b.Loop() {
+				inlinehook.Validate(req, resp)
+			}
+		})
+	}
+}
+
+func BenchmarkPrune(b *testing.B) {
+	req := richRequest(b)
+	for _, br := range benchResponses {
+		b.Run(br.name, func(b *testing.B) {
+			orig := mustResponse(b, br.body)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp := *orig
+				inlinehook.Prune(req, &resp)
+			}
+		})
+	}
+}
+
+func BenchmarkApply(b *testing.B) {
+	req := richRequest(b)
+	for _, br := range benchResponses[:3] {
+		b.Run(br.name, func(b *testing.B) {
+			resp := mustResponse(b, br.body)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := inlinehook.Apply(req, resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkEncodeResponse(b *testing.B) {
+	for _, br := range benchResponses[:3] {
+		b.Run(br.name, func(b *testing.B) {
+			resp := mustResponse(b, br.body)
+			out, _ := inlinehook.EncodeResponse(resp)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(out)))
+			for b.Loop() {
+				if _, err := inlinehook.EncodeResponse(resp); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHandlerFunc is the whole hot path without sockets: HTTP checks,
+// decode, a lookup, Prune, encode.
+func BenchmarkHandlerFunc(b *testing.B) {
+	body := string(mustReadFile(b, "requests", "authorization_code.json"))
+	patients := map[string]string{"jessie.smith@example.com": "1235"}
+	h := inlinehook.HandlerFunc(func(_ context.Context, req *inlinehook.TokenRequest) (*inlinehook.Response, error) {
+		resp := &inlinehook.Response{Commands: []inlinehook.Command{
+			inlinehook.PatchIdentity(inlinehook.AddClaim("extPatientId", patients[req.Login()])),
+		}}
+		inlinehook.Prune(req, resp)
+		return resp, nil
+	})
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, "/tokenHook", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}
