@@ -33,12 +33,12 @@ lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	cd tools && $(GO) tool staticcheck -checks all,-ST1000,-ST1003 github.com/tokenhook/tokenhook/...
+	$(GO) tool -modfile=tools/go.mod staticcheck $(PKGS)
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	@for t in $$($(GO) test -list '^Fuzz' ./inlinehook/ | grep ^Fuzz); do \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} ./inlinehook/ || exit 1; done
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} -fuzzminimizetime 100x ./inlinehook/ || exit 1; done
 
 .PHONY: bench
 bench: ## go test benchmarks of the hot path

@@ -69,13 +69,3 @@ func mustJSON(tb testing.TB, v any) []byte {
 	}
 	return b
 }
-
-// cloneRequest deep-copies a request through JSON.
-func cloneRequest(tb testing.TB, req *inlinehook.TokenRequest) *inlinehook.TokenRequest {
-	tb.Helper()
-	c, err := inlinehook.DecodeTokenRequest(mustJSON(tb, req))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
-}

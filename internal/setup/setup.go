@@ -46,7 +46,7 @@ func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
 	scheme, rest, ok := strings.Cut(dsn, ":")
 	open, known := backends[scheme]
 	if !ok || !known {
-		return nil, fmt.Errorf("store DSN %q: want sqlite:PATH or memory:", dsn)
+		return nil, fmt.Errorf("store DSN %q: want sqlite:PATH, or memory: for a store kept in memory only", dsn)
 	}
 	s, err := open(ctx, strings.TrimPrefix(rest, "//"))
 	if err != nil {
@@ -58,15 +58,11 @@ func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
 // Reserved reports whether Okta refuses writes of claim to the token named
 // "id" or "access". It asks inlinehook, the one place that knows Okta's rules.
 func Reserved(token, claim string) bool {
-	req := &inlinehook.TokenRequest{Data: inlinehook.TokenData{
-		Identity: &inlinehook.Token{Claims: inlinehook.Claims{}},
-		Access:   &inlinehook.Token{Claims: inlinehook.Claims{}},
-	}}
-	cmd := inlinehook.PatchIdentity(inlinehook.AddClaim(claim, "x"))
+	cmdType := inlinehook.IdentityPatch
 	if token == config.TokenAccess {
-		cmd = inlinehook.PatchAccess(inlinehook.AddClaim(claim, "x"))
+		cmdType = inlinehook.AccessPatch
 	}
-	return len(inlinehook.Validate(req, &inlinehook.Response{Commands: []inlinehook.Command{cmd}})) > 0
+	return inlinehook.Rules{}.IsReserved(cmdType, claim)
 }
 
 // LoadConfig loads and validates the configuration.
