@@ -71,7 +71,7 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := DecodeTokenRequest(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, describeDecodeError(body, err))
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	resp, err := f(r.Context(), req)
@@ -109,42 +109,6 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxRequestSize))
 	return buf.Bytes(), err
-}
-
-// describeDecodeError says what is wrong with a request body, and where.
-func describeDecodeError(body []byte, err error) string {
-	var off int64 = -1
-	var what string
-	var syn *jsontext.SyntacticError
-	var sem *json.SemanticError
-	switch {
-	case errors.As(err, &syn):
-		off, what = syn.ByteOffset, "invalid JSON"
-		if syn.Err != nil {
-			what += ": " + syn.Err.Error()
-		}
-	case errors.As(err, &sem):
-		off, what = sem.ByteOffset, "unexpected JSON"
-		if k := kindName(sem.JSONKind); k != "" {
-			what += " " + k
-		}
-		if sem.JSONPointer != "" {
-			what += " at " + string(sem.JSONPointer)
-		}
-		if sem.GoType != nil {
-			if want := jsonKindOf(sem.GoType); want != "" {
-				what += ", want " + want
-			}
-		}
-		if sem.Err != nil {
-			what += ": " + sem.Err.Error()
-		}
-	default:
-		return "invalid token inline hook request: " + err.Error()
-	}
-	line, col := lineColumn(body, off)
-	return "invalid token inline hook request: " + what +
-		" (line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col) + ")"
 }
 
 // writeError answers with status and the JSON body {"error": msg}.

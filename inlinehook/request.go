@@ -5,7 +5,7 @@ import (
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
-	"fmt"
+	"strconv"
 )
 
 // EventTypeTokenTransform is the eventType of every token inline hook call.
@@ -256,20 +256,72 @@ func (r *TokenRequest) ClientID() string {
 
 // DecodeTokenRequest decodes a token inline hook request. Unknown members are
 // tolerated and kept; malformed JSON, invalid UTF-8, duplicate member names
-// and members of the wrong type are errors.
+// and members of the wrong type are errors, of type [*DecodeError].
 // A body that is not a JSON object, null included, is an error too.
 func DecodeTokenRequest(data []byte) (*TokenRequest, error) {
 	var r TokenRequest
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("inlinehook: decode token request: %w", err)
+		return nil, newDecodeError(data, err)
 	}
 	if t := bytes.TrimLeft(data, " \t\r\n"); !bytes.HasPrefix(t, []byte("{")) {
 		// Only null gets here: json.Unmarshal takes it as "no change".
-		return nil, fmt.Errorf("inlinehook: decode token request: %w", &jsontext.SyntacticError{
+		return nil, newDecodeError(data, &jsontext.SyntacticError{
 			ByteOffset: int64(len(data) - len(t)), Err: errNotObject,
 		})
 	}
 	return &r, nil
+}
+
+// DecodeError is a request body that could not be decoded. Its message says
+// what and where — JSON kinds, the expected type, the JSON pointer, line and
+// column — but never quotes a value: request bodies carry personal data,
+// and decode errors end up in logs and in responses.
+type DecodeError struct {
+	Offset       int64  // byte offset of the problem in the body
+	Line, Column int    // the same, as an editor counts (from 1; columns in bytes)
+	Pointer      string // JSON pointer of the member, when known
+	Reason       string // value-free description
+	Err          error  // the decoder's own error; its text may quote input
+}
+
+func (e *DecodeError) Error() string {
+	return "invalid token inline hook request: " + e.Reason +
+		" (line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ")"
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+func newDecodeError(data []byte, err error) *DecodeError {
+	d := &DecodeError{Reason: "invalid JSON", Err: err}
+	var syn *jsontext.SyntacticError
+	var sem *json.SemanticError
+	switch {
+	case errors.As(err, &syn):
+		// Syntax errors describe structure ("missing value after object
+		// name"); at most they quote one character or escape sequence.
+		d.Offset, d.Pointer = syn.ByteOffset, string(syn.JSONPointer)
+		if syn.Err != nil {
+			d.Reason += ": " + syn.Err.Error()
+		}
+	case errors.As(err, &sem):
+		// A semantic error's own text may quote the offending value
+		// (sem.JSONValue), so the message is rebuilt from its kinds.
+		d.Offset, d.Pointer = sem.ByteOffset, string(sem.JSONPointer)
+		d.Reason = "unexpected JSON"
+		if k := kindName(sem.JSONKind); k != "" {
+			d.Reason += " " + k
+		}
+		if d.Pointer != "" {
+			d.Reason += " at " + d.Pointer
+		}
+		if sem.GoType != nil {
+			if want := jsonKindOf(sem.GoType); want != "" {
+				d.Reason += ", want " + want
+			}
+		}
+	}
+	d.Line, d.Column = lineColumn(data, d.Offset)
+	return d
 }
 
 var errNotObject = errors.New("not a JSON object")

@@ -1,6 +1,7 @@
 package inlinehook_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -102,9 +103,11 @@ func TestDecodeTokenRequestErrors(t *testing.T) {
 	}{
 		{"empty", ``, "unexpected EOF"},
 		{"null", `null`, "not a JSON object"},
-		{"array", `[]`, "unmarshal JSON array"}, // json/v2 varies "cannot"/"unable to" on purpose
+		{"array", `[]`, "unexpected JSON array, want an object"},
 		{"syntax", `{"data":}`, "missing value after object name"},
-		{"wrong type", `{"data":{"identity":{"claims":[]}}}`, "/data/identity/claims"},
+		{"wrong type", `{"data":{"identity":{"claims":[]}}}`, "unexpected JSON array at /data/identity/claims, want an object (line 1, column 31)"},
+		// A value of the wrong type is described, never quoted: it may be personal data.
+		{"wrong type, value not quoted", `{"data":{"context":{"user":{"profile":{"login":1234567}}}}}`, "unexpected JSON number at /data/context/user/profile/login, want a string"},
 		{"duplicate name", `{"eventId":"a","eventId":"b"}`, "duplicate object member name"},
 		{"trailing data", `{} {}`, "after top-level value"},
 		{"invalid UTF-8", "{\"eventId\":\"\xff\"}", "invalid UTF-8"},
@@ -114,6 +117,13 @@ func TestDecodeTokenRequestErrors(t *testing.T) {
 			_, err := inlinehook.DecodeTokenRequest([]byte(tt.in))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "1234567") {
+				t.Errorf("err = %v quotes a request value", err)
+			}
+			var de *inlinehook.DecodeError
+			if !errors.As(err, &de) || de.Line < 1 || de.Column < 1 {
+				t.Errorf("err = %#v, want a *DecodeError with a position", err)
 			}
 		})
 	}

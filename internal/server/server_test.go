@@ -113,8 +113,8 @@ func TestHook(t *testing.T) {
 		{name: "wrong content type", method: "POST", path: hookPath, body: tokenRequest("jessie.smith@example.com", true),
 			headers: []string{"Authorization", guideBasic, "Content-Type", "text/plain"}, status: 415, wantError: "unsupported_media_type", outcome: "bad_request"},
 		{name: "no content type", method: "POST", path: hookPath, body: "{}", headers: []string{"Authorization", guideBasic}, status: 415, wantError: "unsupported_media_type"},
-		{name: "malformed JSON", method: "POST", path: hookPath, body: `{"data": {`, headers: okHeaders, status: 400, wantError: "malformed_request", outcome: "bad_request"},
-		{name: "wrong type", method: "POST", path: hookPath, body: `{"data": {"identity": {"token": {"lifetime": {"expiration": "soon"}}}}}`, headers: okHeaders, status: 400, wantError: "malformed_request"},
+		{name: "malformed JSON", method: "POST", path: hookPath, body: `{"data": {`, headers: okHeaders, status: 400, wantError: "malformed_request", wantBody: "unexpected EOF (line 1, column 11)", outcome: "bad_request"},
+		{name: "wrong type", method: "POST", path: hookPath, body: `{"data": {"identity": {"token": {"lifetime": {"expiration": "s3cr3t-v4lue"}}}}}`, headers: okHeaders, status: 400, wantError: "malformed_request", wantBody: `unexpected JSON string at /data/identity/token/lifetime/expiration, want a number`},
 		{name: "empty body", method: "POST", path: hookPath, body: "", headers: okHeaders, status: 400, wantError: "malformed_request"},
 		{name: "invalid UTF-8", method: "POST", path: hookPath, body: "{\"eventId\": \"\xff\"}", headers: okHeaders, status: 400, wantError: "malformed_request"},
 		{name: "unknown fields tolerated", method: "POST", path: hookPath, body: `{"eventId":"e","futureField":{"x":1},"data":{"context":{"newThing":true}}}`, headers: okHeaders, status: 204},
@@ -160,6 +160,10 @@ func TestHook(t *testing.T) {
 				if strings.Contains(logs.String(), secret) {
 					t.Errorf("log leaks %q: %s", secret, logs)
 				}
+			}
+			// Decode errors say where, never what: request values are personal data.
+			if w.Code >= 400 && strings.Contains(w.Body.String(), "s3cr3t-v4lue") {
+				t.Errorf("error response quotes a request value: %s", w.Body)
 			}
 			if tt.outcome != "" {
 				line := logLine(t, logs)
