@@ -209,3 +209,29 @@ func All(ctx context.Context, s interface {
 		}
 	}
 }
+
+// EncodeImport checks a batch for [Store.Import] before anything is written:
+// every user valid, no key twice. It returns each user's attributes encoded
+// as by [EncodeAttributes]. Errors wrap [ErrInvalid] and number users from 1.
+// Every backend's Import starts with it, so all refuse the same batches with
+// the same messages.
+func EncodeImport(users []User) ([][]byte, error) {
+	attrs := make([][]byte, len(users))
+	seen := make(map[string]int, len(users))
+	for i := range users {
+		u := &users[i]
+		if j, dup := seen[u.Key]; dup {
+			return nil, fmt.Errorf("%w: duplicate key %q (users %d and %d)", ErrInvalid, u.Key, j+1, i+1)
+		}
+		seen[u.Key] = i
+		if err := ValidateKey(u.Key); err != nil {
+			return nil, fmt.Errorf("user %d: %w", i+1, err)
+		}
+		a, err := EncodeAttributes(u.Attributes)
+		if err != nil {
+			return nil, fmt.Errorf("user %d: %w", i+1, err)
+		}
+		attrs[i] = a
+	}
+	return attrs, nil
+}

@@ -157,19 +157,15 @@ func (s *Store) Import(ctx context.Context, users []user.User) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	encoded, err := user.EncodeImport(users)
+	if err != nil {
+		return fmt.Errorf("memory: import: %w", err)
+	}
 	attrs := make([]map[string]any, len(users))
-	seen := make(map[string]int, len(users))
-	for i := range users {
-		u := &users[i]
-		if j, dup := seen[u.Key]; dup {
-			return fmt.Errorf("memory: import: %w: duplicate key %q (users %d and %d)", user.ErrInvalid, u.Key, j+1, i+1)
-		}
-		seen[u.Key] = i
-		a, err := normalize(u)
-		if err != nil {
+	for i, b := range encoded {
+		if attrs[i], err = user.DecodeAttributes(b); err != nil {
 			return fmt.Errorf("memory: import: user %d: %w", i+1, err)
 		}
-		attrs[i] = a
 	}
 	now := user.Timestamp(s.now)
 

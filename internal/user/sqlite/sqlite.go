@@ -304,22 +304,9 @@ func (s *Store) Import(ctx context.Context, users []user.User) error {
 	}
 	// Validate and encode everything before the transaction starts, so a
 	// bad user costs no write and holds no lock.
-	attrs := make([][]byte, len(users)) // JSON text
-	seen := make(map[string]int, len(users))
-	for i := range users {
-		u := &users[i]
-		if j, dup := seen[u.Key]; dup {
-			return fmt.Errorf("sqlite: import: %w: duplicate key %q (users %d and %d)", user.ErrInvalid, u.Key, j+1, i+1)
-		}
-		seen[u.Key] = i
-		if err := user.ValidateKey(u.Key); err != nil {
-			return fmt.Errorf("sqlite: import: user %d: %w", i+1, err)
-		}
-		a, err := user.EncodeAttributes(u.Attributes)
-		if err != nil {
-			return fmt.Errorf("sqlite: import: user %d: %w", i+1, err)
-		}
-		attrs[i] = a
+	attrs, err := user.EncodeImport(users)
+	if err != nil {
+		return fmt.Errorf("sqlite: import: %w", err)
 	}
 	if len(users) == 0 {
 		return nil
