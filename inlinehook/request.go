@@ -259,8 +259,12 @@ func (r *TokenRequest) ClientID() string {
 // and members of the wrong type are errors, of type [*DecodeError].
 // A body that is not a JSON object, null included, is an error too.
 func DecodeTokenRequest(data []byte) (*TokenRequest, error) {
+	return decodeTokenRequest(data)
+}
+
+func decodeTokenRequest(data []byte, opts ...json.Options) (*TokenRequest, error) {
 	var r TokenRequest
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := json.Unmarshal(data, &r, opts...); err != nil {
 		return nil, newDecodeError(data, err)
 	}
 	if t := bytes.TrimLeft(data, " \t\r\n"); !bytes.HasPrefix(t, []byte("{")) {

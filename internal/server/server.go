@@ -48,9 +48,10 @@ type Config struct {
 
 // Server is the hook's HTTP handler.
 type Server struct {
-	cfg  Config
-	mux  *http.ServeMux
-	bufs sync.Pool
+	cfg    Config
+	mux    *http.ServeMux
+	bufs   sync.Pool
+	decode func([]byte) (*inlinehook.TokenRequest, error)
 }
 
 // New returns a Server for cfg.
@@ -67,7 +68,11 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), decode: inlinehook.DecodeTokenRequest}
+	// A transformer that reads part of the request decodes only that part.
+	if d, ok := cfg.Transformer.(tokenhook.RequestDecoder); ok {
+		s.decode = d.DecodeRequest
+	}
 	s.bufs.New = func() any { return new(bytes.Buffer) }
 	for _, r := range s.routes() {
 		s.mux.Handle(r.pattern, r.handler)
@@ -169,7 +174,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	if err := s.readBody(w, r, buf); err != nil {
 		return err
 	}
-	req, err := inlinehook.DecodeTokenRequest(buf.Bytes())
+	req, err := s.decode(buf.Bytes())
 	if err != nil {
 		return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: err.Error(), cause: err}
 	}

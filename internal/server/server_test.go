@@ -314,3 +314,27 @@ func BenchmarkHook(b *testing.B) {
 		}
 	}
 }
+
+// decodingTransformer reads part of the request, and says so.
+type decodingTransformer struct {
+	transformFunc
+	decoded int
+}
+
+func (d *decodingTransformer) DecodeRequest(body []byte) (*inlinehook.TokenRequest, error) {
+	d.decoded++
+	return inlinehook.NewPartialDecoder(inlinehook.Parts{User: true}).Decode(body)
+}
+
+func TestServerUsesTransformersDecoder(t *testing.T) {
+	tr := &decodingTransformer{transformFunc: patients}
+	srv, _ := newTestServer(t, func(c *server.Config) { c.Transformer = tr })
+	w := do(srv, "POST", hookPath, tokenRequest("jessie.smith@example.com", true), "Authorization", guideBasic, "Content-Type", "application/json")
+	if w.Code != 200 || tr.decoded != 1 {
+		t.Fatalf("status %d, decoder called %d times", w.Code, tr.decoded)
+	}
+	// Its decode errors are reported like any other.
+	if w := do(srv, "POST", hookPath, `{"data":`, "Authorization", guideBasic, "Content-Type", "application/json"); w.Code != 400 {
+		t.Fatalf("malformed: %d", w.Code)
+	}
+}

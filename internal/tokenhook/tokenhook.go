@@ -46,8 +46,28 @@ type Mapping struct {
 	Tokens    Token
 }
 
-// LookupKey extracts a store key from the request; "" means absent.
-type LookupKey func(*inlinehook.TokenRequest) string
+// LookupKey extracts a store key from the request; see [ParseLookupKey].
+type LookupKey struct {
+	source string
+	parts  inlinehook.Parts // what of the request Value reads
+	value  func(*inlinehook.TokenRequest) string
+}
+
+// Value returns the key in req, or "" when req has none.
+func (k LookupKey) Value(req *inlinehook.TokenRequest) string { return k.value(req) }
+
+// String returns the source the key was parsed from.
+func (k LookupKey) String() string { return k.source }
+
+// RequestDecoder is implemented by a [Transformer] that reads only part of a
+// request: the server decodes the body with it rather than in full, since
+// decoding is the largest cost of a hook call. The request it returns must
+// still carry what the server's guard reads for the operations the
+// transformer answers with: which tokens are minted and, for replace and
+// remove operations, the claims they name.
+type RequestDecoder interface {
+	DecodeRequest(body []byte) (*inlinehook.TokenRequest, error)
+}
 
 // Mapper is the default [Transformer]: it looks the request's user up with
 // the first non-empty of Keys and copies the mapped attributes of the record
@@ -59,8 +79,11 @@ type Mapper struct {
 
 	// Precomputed escaped claim paths, one per mapping, so the hot path does
 	// not escape the same names on every call.
-	paths []string
+	paths   []string
+	decoder *inlinehook.PartialDecoder
 }
+
+var _ RequestDecoder = (*Mapper)(nil)
 
 // NewMapper returns a Mapper over users.
 func NewMapper(users UserFinder, keys []LookupKey, mappings []Mapping) *Mapper {
@@ -68,7 +91,28 @@ func NewMapper(users UserFinder, keys []LookupKey, mappings []Mapping) *Mapper {
 	for i, mp := range mappings {
 		m.paths[i] = inlinehook.ClaimPath(mp.Claim)
 	}
+	// The mapper reads only what its keys name; its operations are
+	// top-level adds, which the guard judges by token and claim name alone.
+	var parts inlinehook.Parts
+	for _, k := range keys {
+		parts = union(parts, k.parts)
+	}
+	m.decoder = inlinehook.NewPartialDecoder(parts)
 	return m
+}
+
+// DecodeRequest implements [RequestDecoder].
+func (m *Mapper) DecodeRequest(body []byte) (*inlinehook.TokenRequest, error) {
+	return m.decoder.Decode(body)
+}
+
+func union(a, b inlinehook.Parts) inlinehook.Parts {
+	return inlinehook.Parts{
+		Request: a.Request || b.Request, Protocol: a.Protocol || b.Protocol,
+		Session: a.Session || b.Session, User: a.User || b.User, Policy: a.Policy || b.Policy,
+		RefreshToken: a.RefreshToken || b.RefreshToken, Scopes: a.Scopes || b.Scopes,
+		Claims: append(append([]string(nil), a.Claims...), b.Claims...),
+	}
 }
 
 // Transform implements [Transformer].
@@ -110,7 +154,7 @@ func (m *Mapper) Transform(ctx context.Context, req *inlinehook.TokenRequest) (*
 
 func (m *Mapper) lookupKey(req *inlinehook.TokenRequest) string {
 	for _, k := range m.Keys {
-		if s := k(req); s != "" {
+		if s := k.value(req); s != "" {
 			return s
 		}
 	}
@@ -122,38 +166,47 @@ func (m *Mapper) lookupKey(req *inlinehook.TokenRequest) string {
 // data.context.session.login, data.context.protocol.client.id,
 // data.identity.claims.NAME or data.access.claims.NAME.
 func ParseLookupKey(source string) (LookupKey, error) {
+	k := LookupKey{source: source}
 	switch source {
 	case "data.context.user.profile.login":
-		return func(r *inlinehook.TokenRequest) string {
+		k.parts.User = true
+		k.value = func(r *inlinehook.TokenRequest) string {
 			if u := r.Data.Context.User; u != nil {
 				return u.Profile.Login
 			}
 			return ""
-		}, nil
+		}
 	case "data.context.user.id":
-		return func(r *inlinehook.TokenRequest) string {
+		k.parts.User = true
+		k.value = func(r *inlinehook.TokenRequest) string {
 			if u := r.Data.Context.User; u != nil {
 				return u.ID
 			}
 			return ""
-		}, nil
+		}
 	case "data.context.session.login":
-		return func(r *inlinehook.TokenRequest) string {
+		k.parts.Session = true
+		k.value = func(r *inlinehook.TokenRequest) string {
 			if s := r.Data.Context.Session; s != nil {
 				return s.Login
 			}
 			return ""
-		}, nil
+		}
 	case "data.context.protocol.client.id":
-		return (*inlinehook.TokenRequest).ClientID, nil
+		k.parts.Protocol = true
+		k.value = (*inlinehook.TokenRequest).ClientID
+	default:
+		if name, ok := strings.CutPrefix(source, "data.identity.claims."); ok && name != "" {
+			k.parts.Claims = []string{name}
+			k.value = func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Identity, name) }
+		} else if name, ok := strings.CutPrefix(source, "data.access.claims."); ok && name != "" {
+			k.parts.Claims = []string{name}
+			k.value = func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Access, name) }
+		} else {
+			return LookupKey{}, fmt.Errorf("unknown lookup source %q", source)
+		}
 	}
-	if name, ok := strings.CutPrefix(source, "data.identity.claims."); ok && name != "" {
-		return func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Identity, name) }, nil
-	}
-	if name, ok := strings.CutPrefix(source, "data.access.claims."); ok && name != "" {
-		return func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Access, name) }, nil
-	}
-	return nil, fmt.Errorf("unknown lookup source %q", source)
+	return k, nil
 }
 
 func stringClaim(t *inlinehook.Token, name string) string {

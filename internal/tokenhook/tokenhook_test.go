@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -180,10 +182,10 @@ func TestParseLookupKey(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", source, err)
 		}
-		if got := k(r); got != want {
+		if got := k.Value(r); got != want {
 			t.Errorf("%s = %q, want %q", source, got, want)
 		}
-		if got := k(&inlinehook.TokenRequest{}); got != "" {
+		if got := k.Value(&inlinehook.TokenRequest{}); got != "" {
 			t.Errorf("%s on an empty request = %q", source, got)
 		}
 	}
@@ -219,4 +221,68 @@ func BenchmarkMapperTransform(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestMapperPartialDecodeAgrees pins that the mapper answers a request it
+// decoded in part exactly as it answers the fully decoded one, for every
+// grant type and lookup source, so skipping parts never changes a token.
+func TestMapperPartialDecodeAgrees(t *testing.T) {
+	users := &finder{users: map[string]map[string]any{
+		"jessie.smith@example.com": {"patientId": "1235"},
+		"00utFG1RUHAOKErY3BVH":     {"patientId": "by-id"},
+		"0oaY3ahE825uDNBoisiL":     {"patientId": "service"},
+	}}
+	mappings := []tokenhook.Mapping{
+		{Claim: "patientId", Attribute: "patientId", Tokens: tokenhook.BothTokens},
+	}
+	sources := [][]string{
+		{"data.context.user.profile.login", "data.identity.claims.preferred_username"},
+		{"data.context.user.id"}, {"data.context.session.login"}, {"data.context.protocol.client.id"},
+		{"data.access.claims.sub"}, {"data.access.claims.uid"},
+	}
+	dir := filepath.Join("..", "..", "inlinehook", "testdata", "requests")
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil || len(files) < 5 {
+		t.Fatalf("fixtures: %v %v", files, err)
+	}
+	answered := 0
+	for _, file := range files {
+		body, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := inlinehook.DecodeTokenRequest(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, src := range sources {
+			m := tokenhook.NewMapper(users, mustKeys(t, src...), mappings)
+			part, err := m.DecodeRequest(body)
+			if err != nil {
+				t.Fatalf("%s %v: %v", file, src, err)
+			}
+			want, err1 := m.Transform(context.Background(), full)
+			got, err2 := m.Transform(context.Background(), part)
+			if err1 != nil || err2 != nil {
+				t.Fatal(err1, err2)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s %v: partial decode changes the answer (-full +partial):\n%s", filepath.Base(file), src, diff)
+			}
+			if !want.IsEmpty() {
+				answered++
+			}
+			if want != nil {
+				if a, b := inlinehook.Prune(full, cloneResponse(want)), inlinehook.Prune(part, cloneResponse(got)); len(a) != len(b) {
+					t.Errorf("%s %v: the guard judges differently: %v vs %v", filepath.Base(file), src, a, b)
+				}
+			}
+		}
+	}
+}
+
+func cloneResponse(r *inlinehook.Response) *inlinehook.Response {
+	c := *r
+	c.Commands = append([]inlinehook.Command(nil), r.Commands...)
+	return &c
 }
