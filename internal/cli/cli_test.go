@@ -3,6 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +158,11 @@ func TestUsageErrors(t *testing.T) {
 		if r := run(t, "", args...); r.code != 2 {
 			t.Errorf("%v: exit %d (%s), want 2", args, r.code, r.stderr)
 		}
+	}
+	// A usage error stops before the default store is opened.
+	if _, err := os.Stat("tokenhook.db"); !errors.Is(err, fs.ErrNotExist) {
+		os.Remove("tokenhook.db")
+		t.Errorf("a usage error created the default store file (stat: %v)", err)
 	}
 }
 

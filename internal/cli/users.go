@@ -215,8 +215,10 @@ object) plus any --set name=value pairs (string values).
 	}
 	cmd.Flags().StringVar(&attrsJSON, "attributes", "", `attributes as a JSON object, e.g. '{"patientId":"1235"}'`)
 	cmd.Flags().StringArrayVar(&set, "set", nil, "name=value string attribute (repeatable)")
-	cmd.RunE = u.withStore(func(ctx context.Context, cmd *cobra.Command, s user.Store, args []string) error {
-		attrs := map[string]any{}
+	attrs := map[string]any{}
+	// Flags are checked before the store opens, so a usage error never
+	// creates a database file.
+	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if attrsJSON != "" {
 			if err := json.Unmarshal([]byte(attrsJSON), &attrs); err != nil {
 				return &usageError{fmt.Errorf("--attributes: want a JSON object: %w", err)}
@@ -229,6 +231,9 @@ object) plus any --set name=value pairs (string values).
 			}
 			attrs[k] = v
 		}
+		return nil
+	}
+	cmd.RunE = u.withStore(func(ctx context.Context, cmd *cobra.Command, s user.Store, args []string) error {
 		if err := s.Put(ctx, &user.User{Key: args[0], Attributes: attrs}); err != nil {
 			return err
 		}
