@@ -166,6 +166,16 @@ func Serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 	if err != nil {
 		return err
 	}
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	return ServeListener(ctx, ln, cfg, h, logger)
+}
+
+// ServeListener is Serve on a listener the caller bound, so that a caller
+// running several servers (the demo) knows every address before any starts.
+// It closes ln.
+func ServeListener(ctx context.Context, ln net.Listener, cfg config.Config, h http.Handler, logger *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
@@ -177,9 +187,6 @@ func Serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	if ready != nil {
-		ready(ln.Addr())
-	}
 	select {
 	case err := <-errc:
 		return err
