@@ -75,6 +75,20 @@ func TestImportRules(t *testing.T) {
 		{"internal/user/sqlite", func(d string) bool {
 			return isStd(d) || d == module+"/internal/user" || !strings.HasPrefix(d, module)
 		}, "a backend depends on the contract and its driver"},
+		// The emulator and preview know the hook only over HTTP, as Okta
+		// does: they share inlinehook's rules, never the server's code.
+		{"internal/oktaemu/hookcall", func(d string) bool {
+			return !strings.HasPrefix(d, module) || d == module+"/inlinehook"
+		}, "the hook call knows the hook only over HTTP and Okta's rules only through inlinehook"},
+		{"internal/oktaemu", func(d string) bool {
+			return !strings.HasPrefix(d, module) || d == module+"/inlinehook" || d == module+"/internal/oktaemu/hookcall"
+		}, "the emulator knows the hook only over HTTP, like Okta"},
+		{"internal/preview", func(d string) bool {
+			return !strings.HasPrefix(d, module) || d == module+"/inlinehook" ||
+				d == module+"/internal/oktaemu" || d == module+"/internal/oktaemu/hookcall"
+		}, "preview judges any hook over HTTP, ours included, as Okta would"},
+		{"internal/sampleapp", func(d string) bool { return !strings.HasPrefix(d, module) },
+			"the sample app is an OIDC client of any Okta, real or emulated"},
 	}
 	for _, r := range rules {
 		p, ok := pkgs[r.pkg]
@@ -105,7 +119,7 @@ func TestImportRules(t *testing.T) {
 		}
 		for _, d := range p.Deps {
 			if d == module+"/internal/user/sqlite" || d == module+"/internal/user/memory" {
-				if name != "internal/cli" && name != "cmd/tokenhook" {
+				if name != "internal/cli" && name != "cmd/tokenhook" && name != "internal/demo" {
 					t.Errorf("%s imports the backend %s: only internal/setup picks backends", name, d)
 				}
 			}

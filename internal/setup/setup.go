@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/config"
@@ -185,6 +186,14 @@ func ServeListener(ctx context.Context, ln net.Listener, cfg config.Config, h ht
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	return RunServer(ctx, srv, ln, cfg.Server.ShutdownTimeout, logger)
+}
+
+// RunServer serves srv on ln until ctx is done, then shuts it down
+// gracefully: the listener closes at once and requests in flight get up to
+// grace to finish. Every server tokenhook runs (hook, emulator, sample app)
+// stops this way. It closes ln.
+func RunServer(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, logger *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -192,8 +201,8 @@ func ServeListener(ctx context.Context, ln net.Listener, cfg config.Config, h ht
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+	logger.Info("shutting down", "timeout", grace)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

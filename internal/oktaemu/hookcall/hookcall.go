@@ -7,11 +7,36 @@
 // response validated before anything is applied.
 //
 // The emulator and `tokenhook preview` both use it, so the two can never
-// disagree about a verdict. It knows the hook only over HTTP.
+// disagree about a verdict. It knows the hook only over HTTP. [Log] keeps
+// the System Log events calls produce.
+//
+// # Decisions where Okta documents nothing
+//
+//   - http:// is never Okta's; Hook.AllowHTTP accepts it for loopback hosts
+//     (local development), AllowHTTPAnyHost for any host. The OAuth token
+//     URL follows the same rule, since a secret travels to it.
+//   - Besides Accept and Content-Type (Okta's reserved headers), custom
+//     headers may not set Host, Content-Length, Transfer-Encoding,
+//     Connection, or the header the authentication scheme sets.
+//   - OAuth: the client_credentials grant; scope only when set;
+//     client_secret_post sends client_id and client_secret in the form;
+//     private_key_jwt sends only the assertion (RS256, kid = KeyID, iss =
+//     sub = client id, aud = token URL, 5-minute exp, random jti). The
+//     token is cached until 30 s before its expires_in (not at all
+//     without one) and dropped when the hook answers 401; the fetch counts
+//     against the call's budget.
+//   - Events: inline_hook.executed (FAILURE) when there is no answer or its
+//     status is outside 2xx (3xx included), or the token fetch failed;
+//     otherwise inline_hook.response.processed: SUCCESS for Applied and
+//     NoOp, FAILURE for the rest, a 2xx other than 200 and 204 included.
+//     One event per call. error_message is one string: the violations'
+//     messages joined by "; ", the errorSummary for Denied, the cause for
+//     Failed. Severity is INFO for success, WARN for failure.
+//   - A body over the cap is reported with its Content-Length when the
+//     hook declared one, else as the cap plus one byte.
 package hookcall
 
 import (
-	"context"
 	"crypto"
 	"net/http"
 	"time"
@@ -25,10 +50,18 @@ const DefaultTimeout = 3 * time.Second
 // Hook is a registered token inline hook, as Okta's management API
 // describes one (channel.config).
 type Hook struct {
-	// URL is channel.config.uri. Okta requires https; the caller allows
-	// http only when AllowHTTP is set (local development).
-	URL       string
-	AllowHTTP bool
+	// ID and Name identify the hook in System Log events (Okta's inline
+	// hook id, e.g. "cal4egvp1mbMldrYN0g4", and its name). Both optional.
+	ID, Name string
+	// URL is channel.config.uri. Okta requires https. AllowHTTP is a local
+	// development override that also accepts http:// to a loopback host
+	// (localhost, 127.0.0.0/8, ::1); AllowHTTPAnyHost, with AllowHTTP,
+	// accepts http:// to any host (a hook on a CI network, say). Neither
+	// exists in Okta. The OAuth token URL follows the same rule, since a
+	// client secret travels to it.
+	URL              string
+	AllowHTTP        bool
+	AllowHTTPAnyHost bool
 	// Headers are channel.config.headers: sent on every call. Names Okta
 	// reserves (Accept, Content-Type) are refused by Validate.
 	Headers []Header
@@ -124,6 +157,8 @@ type Outcome struct {
 }
 
 // Caller makes hook calls. Its zero value is not usable: Hook.URL is needed.
+// Call is safe for concurrent use; a Caller must not be copied once used
+// (it caches the OAuth token).
 type Caller struct {
 	Hook Hook
 	// Client is the HTTP client; nil means a default one. The caller never
@@ -135,18 +170,11 @@ type Caller struct {
 	// that simulates a slow network.
 	Delay time.Duration
 	// Record receives the System Log events of each call; nil drops them.
+	// (*Log).Record fits.
 	Record func(Event)
-}
 
-// Validate reports every problem of the hook's configuration at once.
-func (h Hook) Validate() error {
-	panic("not implemented yet")
-}
-
-// Call sends req to the hook and returns Okta's verdict. It never returns
-// an error: every failure is an Outcome with Verdict Failed.
-func (c *Caller) Call(ctx context.Context, req *inlinehook.TokenRequest) *Outcome {
-	panic("not implemented yet")
+	// tokens caches the OAuth access token between calls.
+	tokens tokenCache
 }
 
 // Event is one System Log record, shaped like Okta's LogEvent: uuid,
