@@ -12,6 +12,10 @@ PKGS := ./...
 help: ## list the targets
 	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+.PHONY: demo
+demo: ## run the whole scenario on loopback: hook server (embedded SQLite), Okta emulator, sample app
+	$(GO) run ./cmd/tokenhook demo
+
 .PHONY: run
 run: ## run the hook server on the embedded SQLite default (./tokenhook.db)
 	$(GO) run ./cmd/tokenhook serve
