@@ -60,20 +60,12 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 				return err
 			}
 			logger := setup.NewLogger(stdio.Stderr, cfg.Log)
-			auth, generated, err := setup.Authenticator(cfg.Auth)
+			hook, err := setup.NewHook(ctx, cfg, logger)
 			if err != nil {
 				return err
 			}
-			store, err := setup.OpenStore(ctx, cfg.Store.DSN)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			transformer, err := setup.Transformer(cfg.Claims, store)
-			if err != nil {
-				return err
-			}
-			if generated != "" {
+			defer hook.Close()
+			if generated := hook.GeneratedSecret; generated != "" {
 				// Printed once, straight to the terminal and not through the
 				// logger: log pipelines must never carry a secret.
 				fmt.Fprintf(stdio.Stderr, "No hook secret is configured, so this run generated one.\n"+
@@ -82,8 +74,7 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 					"(or TOKENHOOK_AUTH_HEADER_NAME and TOKENHOOK_AUTH_HEADER_VALUES); --require-auth refuses to start without one.\n\n",
 					setup.GeneratedSecretHeader, generated)
 			}
-			h := setup.Handler(cfg, auth, transformer, logger)
-			return setup.Serve(ctx, cfg, h, logger, func(addr net.Addr) {
+			return setup.Serve(ctx, cfg, hook.Handler, logger, func(addr net.Addr) {
 				logger.Info("listening", "addr", addr.String(), "path", cfg.Server.Path, "store", storeKind(cfg.Store.DSN))
 			})
 		},

@@ -104,24 +104,15 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Server.Listen = hookLn.Addr().String()
 	cfg.Store.DSN = "sqlite:" + filepath.Join(dir, "demo.db")
 	cfg.Auth.Basic = config.BasicAuth{Username: "okta", Password: secret}
-	auth, _, err := setup.Authenticator(cfg.Auth)
+	hookLogger := opts.Logger.With("part", "hook")
+	hook, err := setup.NewHook(ctx, cfg, hookLogger)
 	if err != nil {
 		return err
 	}
-	store, err := setup.OpenStore(ctx, cfg.Store.DSN)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.Import(ctx, Patients()); err != nil {
+	defer hook.Close()
+	if err := hook.Store.Import(ctx, Patients()); err != nil {
 		return fmt.Errorf("seed the store: %w", err)
 	}
-	transformer, err := setup.Transformer(cfg.Claims, store)
-	if err != nil {
-		return err
-	}
-	hookLogger := opts.Logger.With("part", "hook")
-	hookHandler := setup.Handler(cfg, auth, transformer, hookLogger)
 	hookURL := "http://" + hookLn.Addr().String() + cfg.Server.Path
 
 	// The emulator, with the hook registered as an admin would register it.
@@ -161,7 +152,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return setup.ServeListener(gctx, hookLn, cfg, hookHandler, hookLogger) })
+	g.Go(func() error { return setup.ServeListener(gctx, hookLn, cfg, hook.Handler, hookLogger) })
 	g.Go(func() error { return setup.RunServer(gctx, emu.Server(), emuLn, 5*time.Second, emuLogger) })
 	g.Go(func() error { return setup.RunServer(gctx, app.Server(), appLn, 5*time.Second, appLogger) })
 	printBanner(opts.Out, appBase, emu, hookURL)

@@ -732,7 +732,7 @@ func (h *HookConfig) callerHook() (hookcall.Hook, error) {
 			ClientSecret: a.ClientSecret, KeyID: a.KeyID, Scope: a.Scope,
 		}
 		if a.PrivateKeyFile != "" {
-			k, _, err := readKeyFile(a.PrivateKeyFile)
+			k, _, err := hookcall.ReadPrivateKeyFile(a.PrivateKeyFile)
 			if err != nil {
 				return hc, fmt.Errorf("hook.auth.privateKeyFile: %w", err)
 			}

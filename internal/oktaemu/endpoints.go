@@ -128,22 +128,33 @@ func stringList(v any) []string {
 	return out
 }
 
-// introspect is RFC 7662 introspection, for authenticated clients: access
-// tokens of any client (resource servers introspect them), refresh tokens
-// of the asking client only.
-func (e *Emulator) introspect(w http.ResponseWriter, r *http.Request) {
+// clientTokenRequest reads what introspection and revocation share: a
+// form from an authenticated client with a token parameter. On failure it
+// has written the OAuth error and returns ok false.
+func (e *Emulator) clientTokenRequest(w http.ResponseWriter, r *http.Request) (*Client, string, bool) {
 	if err := parseForm(w, r); err != nil {
 		writeOAuthError(w, errInvalidRequest("The request body could not be read as a form."))
-		return
+		return nil, "", false
 	}
 	client, basic, oe := e.authenticateClient(r)
 	if oe != nil {
 		e.writeClientError(w, oe, basic)
-		return
+		return nil, "", false
 	}
 	token := r.PostForm.Get("token")
 	if token == "" {
 		writeOAuthError(w, errInvalidRequest("The token parameter is required."))
+		return nil, "", false
+	}
+	return client, token, true
+}
+
+// introspect is RFC 7662 introspection, for authenticated clients: access
+// tokens of any client (resource servers introspect them), refresh tokens
+// of the asking client only.
+func (e *Emulator) introspect(w http.ResponseWriter, r *http.Request) {
+	client, token, ok := e.clientTokenRequest(w, r)
+	if !ok {
 		return
 	}
 	if claims, ok := e.verifyAccessToken(token); ok {
@@ -179,18 +190,8 @@ func (e *Emulator) introspect(w http.ResponseWriter, r *http.Request) {
 // revoke is RFC 7009 revocation: the client's refresh tokens and access
 // tokens. It answers 200 whatever the token, so it reveals nothing.
 func (e *Emulator) revoke(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil {
-		writeOAuthError(w, errInvalidRequest("The request body could not be read as a form."))
-		return
-	}
-	client, basic, oe := e.authenticateClient(r)
-	if oe != nil {
-		e.writeClientError(w, oe, basic)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		writeOAuthError(w, errInvalidRequest("The token parameter is required."))
+	client, token, ok := e.clientTokenRequest(w, r)
+	if !ok {
 		return
 	}
 	if g, ok := e.refresh.get(token); ok && g.clientID == client.ID {

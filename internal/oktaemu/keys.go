@@ -18,57 +18,17 @@ import (
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/tokenhook/tokenhook/internal/oktaemu/hookcall"
 )
 
 // signingKeyBits is the size of generated keys: what Okta uses.
 const signingKeyBits = 2048
 
-// readKeyFile reads an RSA private key from a JWK (JSON) or PEM (PKCS#1 or
-// PKCS#8) file, with the JWK's kid when it has one.
-func readKeyFile(path string) (*rsa.PrivateKey, string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "", err
-	}
-	return parseKey(data)
-}
-
-func parseKey(data []byte) (*rsa.PrivateKey, string, error) {
-	trimmed := strings.TrimSpace(string(data))
-	if strings.HasPrefix(trimmed, "{") {
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal([]byte(trimmed), &jwk); err != nil {
-			return nil, "", fmt.Errorf("not a JWK: %w", err)
-		}
-		k, ok := jwk.Key.(*rsa.PrivateKey)
-		if !ok {
-			return nil, "", errors.New("the JWK is not an RSA private key")
-		}
-		return k, jwk.KeyID, nil
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", errors.New("neither a JWK nor a PEM file")
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, "", nil
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, "", errors.New("the PEM block is not a PKCS#1 or PKCS#8 private key")
-	}
-	k, ok := parsed.(*rsa.PrivateKey)
-	if !ok {
-		return nil, "", errors.New("the PEM key is not an RSA key")
-	}
-	return k, "", nil
-}
-
 // loadOrCreateKey loads the key at path, or, when the file does not exist,
 // generates one and writes it there with mode 0600: as a JWK when the name
 // ends in .json or .jwk, as PKCS#8 PEM otherwise.
 func loadOrCreateKey(path string) (*rsa.PrivateKey, string, error) {
-	k, kid, err := readKeyFile(path)
+	k, kid, err := hookcall.ReadPrivateKeyFile(path)
 	if err == nil {
 		return k, kid, nil
 	}

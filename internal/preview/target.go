@@ -1,18 +1,10 @@
 package preview
 
 import (
-	"crypto"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json/v2"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
-
-	"github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/oktaemu/hookcall"
@@ -85,7 +77,7 @@ func (t Target) Hook() (hookcall.Hook, error) {
 		case t.OAuthClientSecret != "" && t.OAuthPrivateKeyFile != "":
 			errs = append(errs, errors.New("OAuth: give a client secret or a private key, not both"))
 		case t.OAuthPrivateKeyFile != "":
-			key, kid, err := ReadPrivateKeyFile(t.OAuthPrivateKeyFile)
+			key, kid, err := hookcall.ReadPrivateKeyFile(t.OAuthPrivateKeyFile)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("--oauth-private-key: %w", err))
 			}
@@ -117,46 +109,4 @@ func ParseHeader(s string) (hookcall.Header, error) {
 		return hookcall.Header{}, errors.New(`want "Name: value"`)
 	}
 	return hookcall.Header{Name: name, Value: strings.TrimSpace(value)}, nil
-}
-
-// ReadPrivateKeyFile reads an RSA private key from a PEM (PKCS#1 or
-// PKCS#8) or JWK file, with the JWK's kid when it has one.
-func ReadPrivateKeyFile(name string) (crypto.Signer, string, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, "", err
-	}
-	return ParsePrivateKey(data)
-}
-
-// ParsePrivateKey parses an RSA private key, PEM (PKCS#1 or PKCS#8) or JWK,
-// and returns the JWK's kid when it has one.
-func ParsePrivateKey(data []byte) (crypto.Signer, string, error) {
-	if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "{") {
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal([]byte(t), &jwk); err != nil {
-			return nil, "", errors.New("not a valid JWK")
-		}
-		key, ok := jwk.Key.(*rsa.PrivateKey)
-		if !ok {
-			return nil, "", errors.New("the JWK is not an RSA private key")
-		}
-		return key, jwk.KeyID, nil
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", errors.New("neither PEM nor a JWK")
-	}
-	if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return key, "", nil
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, "", errors.New("the PEM block is not a PKCS#1 or PKCS#8 private key")
-	}
-	key, ok := parsed.(*rsa.PrivateKey)
-	if !ok {
-		return nil, "", errors.New("not an RSA private key: the client assertion is signed RS256")
-	}
-	return key, "", nil
 }

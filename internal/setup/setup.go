@@ -27,29 +27,27 @@ import (
 	"github.com/tokenhook/tokenhook/internal/user/sqlite"
 )
 
-// backends maps a DSN scheme to the function that opens that store. This
-// table is the one place that knows which backends exist.
-var backends = map[string]func(ctx context.Context, rest string) (user.Store, error){
-	"sqlite": func(ctx context.Context, path string) (user.Store, error) {
-		if path == "" {
-			return nil, errors.New("sqlite DSN needs a path, e.g. sqlite:tokenhook.db")
-		}
-		return sqlite.Open(ctx, sqlite.Config{Path: path})
-	},
-	"memory": func(context.Context, string) (user.Store, error) {
-		return memory.New(memory.Config{}), nil
-	},
-}
-
 // OpenStore opens the users store named by dsn: "sqlite:PATH" (a file, or
-// :memory:) or "memory:".
+// :memory:) or "memory:". Its switch is the one place that knows which
+// backends exist.
 func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	open, known := backends[scheme]
-	if !ok || !known {
+	scheme, rest, hasScheme := strings.Cut(dsn, ":")
+	rest = strings.TrimPrefix(rest, "//")
+	var (
+		s   user.Store
+		err error
+	)
+	switch {
+	case hasScheme && scheme == "sqlite":
+		if rest == "" {
+			return nil, errors.New("open store sqlite: a sqlite DSN needs a path, e.g. sqlite:tokenhook.db")
+		}
+		s, err = sqlite.Open(ctx, sqlite.Config{Path: rest})
+	case hasScheme && scheme == "memory":
+		s = memory.New(memory.Config{})
+	default:
 		return nil, fmt.Errorf("store DSN %q: want sqlite:PATH, or memory: for a store kept in memory only", dsn)
 	}
-	s, err := open(ctx, strings.TrimPrefix(rest, "//"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", scheme, err)
 	}
@@ -146,6 +144,40 @@ func Transformer(cfg config.Claims, users tokenhook.UserFinder) (*tokenhook.Mapp
 	}
 	return tokenhook.NewMapper(users, keys, mappings), nil
 }
+
+// Hook is the hook server's parts, wired from one configuration: what
+// `tokenhook serve` and the demo run.
+type Hook struct {
+	// Handler serves the hook path and /healthz.
+	Handler http.Handler
+	// Store is the users store the handler reads; Close closes it.
+	Store user.Store
+	// GeneratedSecret is the secret generated for this run when none is
+	// configured ("" otherwise); the caller prints it once, never logs it.
+	GeneratedSecret string
+}
+
+// NewHook opens the store and builds the authenticator, the claim mapping
+// and the handler for cfg.
+func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook, error) {
+	auth, generated, err := Authenticator(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, err
+	}
+	transformer, err := Transformer(cfg.Claims, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &Hook{Handler: Handler(cfg, auth, transformer, logger), Store: store, GeneratedSecret: generated}, nil
+}
+
+// Close releases the store.
+func (h *Hook) Close() error { return h.Store.Close() }
 
 // Handler builds the hook's HTTP handler.
 func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) http.Handler {
