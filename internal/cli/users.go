@@ -96,7 +96,11 @@ Existing users with the same key are replaced.`,
 		if err := s.Import(ctx, users); err != nil {
 			return fmt.Errorf("import %s: nothing imported: %w", args[0], err)
 		}
-		fmt.Fprintf(u.stdio.Stdout, "imported %d users\n", len(users))
+		noun := "users"
+		if len(users) == 1 {
+			noun = "user"
+		}
+		fmt.Fprintf(u.stdio.Stdout, "imported %d %s\n", len(users), noun)
 		return nil
 	})
 	return cmd
