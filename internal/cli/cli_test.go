@@ -133,7 +133,7 @@ func TestImportIsAtomic(t *testing.T) {
 func TestImportFromStdinAndFormats(t *testing.T) {
 	store := newStore(t)
 	r := run(t, "{\"key\":\"a@example.com\",\"attributes\":{\"patientId\":\"1\"}}\n", "users", "import", "--store", store, "--format", "jsonl", "-")
-	if r.code != 0 || r.stdout != "imported 1 users\n" {
+	if r.code != 0 || r.stdout != "imported 1 user\n" {
 		t.Fatalf("stdin import: %+v", r)
 	}
 	if r = run(t, "", "users", "import", "--store", store, "--format", "xml", "-"); r.code != 2 {
