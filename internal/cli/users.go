@@ -93,7 +93,7 @@ Existing users with the same key are replaced.`,
 		if err != nil {
 			return err
 		}
-		if err := s.Import(ctx, users); err != nil {
+		if err := s.Import(ctx, users, user.ImportOptions{}); err != nil {
 			return fmt.Errorf("import %s: nothing imported: %w", args[0], err)
 		}
 		noun := "users"

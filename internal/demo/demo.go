@@ -110,7 +110,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer hook.Close()
-	if err := hook.Store.Import(ctx, Patients()); err != nil {
+	if err := hook.Store.Import(ctx, Patients(), user.ImportOptions{}); err != nil {
 		return fmt.Errorf("seed the store: %w", err)
 	}
 	hookURL := "http://" + hookLn.Addr().String() + cfg.Server.Path

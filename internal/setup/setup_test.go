@@ -97,7 +97,7 @@ func newHandler(tb testing.TB, n int) http.Handler {
 	for i := range n - 1 {
 		users = append(users, user.User{Key: fmt.Sprintf("user%07d@example.com", i), Attributes: map[string]any{"patientId": fmt.Sprint(i)}})
 	}
-	if err := store.Import(ctx, users); err != nil {
+	if err := store.Import(ctx, users, user.ImportOptions{}); err != nil {
 		tb.Fatal(err)
 	}
 	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret"}, nil)

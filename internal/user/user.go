@@ -119,11 +119,28 @@ type Store interface {
 	// each as Put would store it, or none is and the store is unchanged.
 	// It validates every user before writing any; a key that appears twice
 	// is an error (wrapping ErrInvalid). It does not change users.
-	Import(ctx context.Context, users []User) error
+	// Backends write in batches; opts.Progress hears of each.
+	Import(ctx context.Context, users []User, opts ImportOptions) error
 
 	// Close releases the store's resources. The store must not be used
 	// afterwards.
 	Close() error
+}
+
+// ImportOptions tunes [Store.Import]. The zero value is the default.
+type ImportOptions struct {
+	// Progress, when not nil, is called on the importing goroutine after
+	// each batch is written, with the number of users written so far (not
+	// yet committed); the last call reports len(users), just before the
+	// commit. A million users take seconds, so a command can show a bar.
+	Progress func(written int)
+}
+
+// Report calls o.Progress with written when it is set.
+func (o ImportOptions) Report(written int) {
+	if o.Progress != nil {
+		o.Progress(written)
+	}
 }
 
 // Validate reports the first problem that stops u from being stored, as an

@@ -190,7 +190,7 @@ func TestAll(t *testing.T) {
 	for i := range users {
 		users[i] = user.User{Key: fmt.Sprintf("u%05d", i)}
 	}
-	if err := s.Import(t.Context(), users); err != nil {
+	if err := s.Import(t.Context(), users, user.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	n := 0

@@ -153,7 +153,7 @@ func (s *Store) List(ctx context.Context, opts user.ListOptions) (user.Page, err
 
 // Import implements [user.Store]. Everything that can fail happens before
 // the lock is taken, so the writes that follow cannot stop halfway.
-func (s *Store) Import(ctx context.Context, users []user.User) error {
+func (s *Store) Import(ctx context.Context, users []user.User, opts user.ImportOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -177,6 +177,9 @@ func (s *Store) Import(ctx context.Context, users []user.User) error {
 	for i := range users {
 		s.put(users[i].Key, attrs[i], now)
 	}
+	// One batch: the writes under the lock cannot fail, so the whole
+	// import is reported once.
+	opts.Report(len(users))
 	return nil
 }
 

@@ -298,7 +298,7 @@ const importBatch = 256
 var importSQL = upsertSQL(importBatch)
 
 // Import implements [user.Store].
-func (s *Store) Import(ctx context.Context, users []user.User) error {
+func (s *Store) Import(ctx context.Context, users []user.User, opts user.ImportOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -311,7 +311,7 @@ func (s *Store) Import(ctx context.Context, users []user.User) error {
 	if len(users) == 0 {
 		return nil
 	}
-	if err := s.importTx(ctx, users, attrs); err != nil {
+	if err := s.importTx(ctx, users, attrs, opts); err != nil {
 		return fmt.Errorf("sqlite: import: %w", err)
 	}
 	return nil
@@ -319,7 +319,7 @@ func (s *Store) Import(ctx context.Context, users []user.User) error {
 
 // importTx writes the users in one transaction: full batches through one
 // prepared statement, then the remainder through a statement of its size.
-func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte) error {
+func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte, opts user.ImportOptions) error {
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -335,8 +335,11 @@ func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte)
 			// table refuses for a TEXT column.
 			args = append(args, users[i].Key, string(attrs[i]))
 		}
-		_, err := stmt.ExecContext(ctx, args...)
-		return err
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		opts.Report(to)
+		return nil
 	}
 
 	full := len(users) / importBatch * importBatch // users in full batches

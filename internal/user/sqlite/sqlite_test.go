@@ -187,7 +187,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		for i := range users {
 			users[i] = user.User{Key: fmt.Sprintf("u%05d@example.com", i)}
 		}
-		done <- cli.Import(t.Context(), users)
+		done <- cli.Import(t.Context(), users, user.ImportOptions{})
 	}()
 	for i := 0; ; i++ {
 		select {
@@ -265,7 +265,7 @@ func BenchmarkImport(b *testing.B) {
 	s := MustOpen(b, sqlite.Config{Path: filepath.Join(b.TempDir(), "users.db")})
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := s.Import(b.Context(), users); err != nil {
+		if err := s.Import(b.Context(), users, user.ImportOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -273,7 +273,7 @@ func TestWriteStore(t *testing.T) {
 	t.Parallel()
 	s := memory.New(memory.Config{})
 	defer s.Close()
-	if err := s.Import(t.Context(), exportUsers()); err != nil {
+	if err := s.Import(t.Context(), exportUsers(), user.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

@@ -52,6 +52,7 @@ func Run(t *testing.T, open OpenFunc) {
 		{"ImportUpserts", testImportUpserts},
 		{"ImportAllOrNothing", testImportAllOrNothing},
 		{"ImportMany", testImportMany},
+		{"ImportProgress", testImportProgress},
 		{"Concurrent", testConcurrent},
 		{"Canceled", testCanceled},
 	}
@@ -534,7 +535,7 @@ func testImportAllOrNothing(t *testing.T, e *env) {
 		batches[bad.name+" first"] = []user.User{bad.u, update, add}
 	}
 	for name, batch := range batches {
-		err := e.s.Import(t.Context(), batch)
+		err := e.s.Import(t.Context(), batch, user.ImportOptions{})
 		if !errors.Is(err, user.ErrInvalid) {
 			t.Errorf("%s: Import error = %v, want ErrInvalid", name, err)
 			continue
@@ -544,6 +545,35 @@ func testImportAllOrNothing(t *testing.T, e *env) {
 		}
 		wantUser(t, MustGet(t, e.s, "a@example.com"), user.User{Key: "a@example.com", Attributes: map[string]any{"v": "original"}, CreatedAt: t0, UpdatedAt: t0})
 		wantKeys(t, e.s, []string{"a@example.com"})
+	}
+}
+
+// testImportProgress pins what a progress bar relies on: calls rise, never
+// pass the batch's size, and the last one reports all of it.
+func testImportProgress(t *testing.T, e *env) {
+	users := manyUsers(2503)
+	var calls []int
+	err := e.s.Import(t.Context(), users, user.ImportOptions{Progress: func(n int) { calls = append(calls, n) }})
+	if err != nil {
+		t.Fatalf("Import: %v", err)
+	}
+	if len(calls) == 0 || calls[len(calls)-1] != len(users) {
+		t.Fatalf("progress calls %v: the last must be %d", calls, len(users))
+	}
+	for i, n := range calls {
+		if n <= 0 || n > len(users) || (i > 0 && n <= calls[i-1]) {
+			t.Fatalf("progress calls %v do not rise within 1..%d", calls, len(users))
+		}
+	}
+	// A failed import reports no more than it wrote before failing, and
+	// stores nothing.
+	calls = nil
+	bad := append(manyUsers(10), user.User{Key: ""})
+	if err := e.s.Import(t.Context(), bad, user.ImportOptions{Progress: func(n int) { calls = append(calls, n) }}); !errors.Is(err, user.ErrInvalid) {
+		t.Fatalf("Import of a bad batch: %v, want ErrInvalid", err)
+	}
+	if len(calls) != 0 {
+		t.Errorf("a batch refused before writing reported progress %v", calls)
 	}
 }
 
@@ -619,7 +649,7 @@ func testConcurrent(t *testing.T, e *env) {
 				}
 				if r%10 == 0 {
 					batch := []user.User{{Key: fmt.Sprintf("w%d-batch@example.com", w)}, {Key: "shared-import@example.com"}}
-					if err := e.s.Import(ctx, batch); err != nil {
+					if err := e.s.Import(ctx, batch, user.ImportOptions{}); err != nil {
 						t.Errorf("Import: %v", err)
 					}
 				}
@@ -657,7 +687,7 @@ func testCanceled(t *testing.T, e *env) {
 	if _, err := e.s.List(ctx, user.ListOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("List: error = %v, want context.Canceled", err)
 	}
-	if err := e.s.Import(ctx, []user.User{{Key: "c@example.com"}, {Key: "a@example.com", Attributes: map[string]any{"x": "y"}}}); !errors.Is(err, context.Canceled) {
+	if err := e.s.Import(ctx, []user.User{{Key: "c@example.com"}, {Key: "a@example.com", Attributes: map[string]any{"x": "y"}}}, user.ImportOptions{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Import: error = %v, want context.Canceled", err)
 	}
 	// Nothing a cancelled call was asked to do happened.
@@ -694,7 +724,7 @@ func MustDelete(tb testing.TB, s user.Store, key string) {
 // MustImport imports users into s or fails the test.
 func MustImport(tb testing.TB, s user.Store, users []user.User) {
 	tb.Helper()
-	if err := s.Import(tb.Context(), users); err != nil {
+	if err := s.Import(tb.Context(), users, user.ImportOptions{}); err != nil {
 		tb.Fatalf("Import of %d users: %v", len(users), err)
 	}
 }
