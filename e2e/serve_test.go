@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokenhook/tokenhook/internal/pgtest"
 )
 
 // binary is the tokenhook binary built once for the package.
@@ -25,6 +27,8 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
+// runMain builds the binary, then runs the tests through pgtest.Main, which
+// stops the PostgreSQL cluster the tests may have started.
 func runMain(m *testing.M) int {
 	flag.Parse()
 	if testing.Short() {
@@ -43,7 +47,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build tokenhook:", err)
 		return 1
 	}
-	return m.Run()
+	return pgtest.Main(m)
 }
 
 const guideBasic = "Basic YWRtaW46c3VwZXJzZWNyZXQ=" // admin:supersecret

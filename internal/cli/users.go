@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -72,7 +73,10 @@ sqlite:tokenhook.db).`,
 }
 
 func (u *usersCmd) importCmd() *cobra.Command {
-	var format string
+	var (
+		format string
+		quiet  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Import users from a CSV, JSON array or JSON lines file, all or nothing",
@@ -84,18 +88,38 @@ lines: one such object per line. The format follows the file extension
 (.csv, .json, .jsonl, .ndjson) or its first byte; --format forces one.
 
 If any record is bad, nothing is imported and the error names its line.
-Existing users with the same key are replaced.`,
+Existing users with the same key are replaced.
+
+An import that runs longer than half a second shows its progress on
+standard error, in two steps: reading (and checking) the file, then writing
+the store. On a terminal each step is a line redrawn in place, writing with
+a bar; otherwise plain lines, at most one a second and one per tenth of the
+users, and the final count. Quicker imports show nothing; --quiet shows
+nothing at all. Progress shows counts and times only, never attributes.`,
 		Args: exactArgs(1),
 	}
 	cmd.Flags().StringVar(&format, "format", "auto", "auto, csv, json or jsonl")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "show no progress")
 	cmd.RunE = u.withStore(func(ctx context.Context, cmd *cobra.Command, s user.Store, args []string) error {
+		var p *progress // nil shows nothing
+		if !quiet {
+			p = newProgress(u.stdio.Stderr, isTerminal(u.stdio.Stderr), time.Now, "user", "users")
+			p.animate(progressRedraw)
+			defer p.close()
+		}
+		if args[0] != "-" || !isTerminal(u.stdio.Stdin) {
+			p.phase("reading", 0) // not over what someone types
+		}
 		users, err := readUsersFile(args[0], format, u.stdio.Stdin)
 		if err != nil {
 			return err
 		}
-		if err := s.Import(ctx, users, user.ImportOptions{}); err != nil {
+		p.done(len(users))
+		p.phase("importing", len(users))
+		if err := s.Import(ctx, users, user.ImportOptions{Progress: p.set}); err != nil {
 			return fmt.Errorf("import %s: nothing imported: %w", args[0], err)
 		}
+		p.done(len(users))
 		noun := "users"
 		if len(users) == 1 {
 			noun = "user"

@@ -19,6 +19,8 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tokenhook/tokenhook/internal/rules"
 )
 
 // EnvPrefix prefixes every environment variable that overrides the file.
@@ -31,7 +33,50 @@ type Config struct {
 	Store  Store  `yaml:"store" envPrefix:""`
 	Auth   Auth   `yaml:"auth" envPrefix:"AUTH_"`
 	Log    Log    `yaml:"log" envPrefix:"LOG_"`
+	// Claims is the shorthand for the common case: one store lookup by
+	// login and attributes copied into claims. It becomes a lookup named
+	// user and one rule per mapping.
 	Claims Claims `yaml:"claims"`
+	// Lookups and Rules are the claim rules in full (docs/rules.md).
+	Lookups []rules.LookupSpec `yaml:"lookups"`
+	Rules   []rules.RuleSpec   `yaml:"rules"`
+	Policy  Policy             `yaml:"policy" envPrefix:"POLICY_"`
+	Cache   Cache              `yaml:"cache" envPrefix:"CACHE_"`
+}
+
+// Policy bounds a hook call in time and says what a failure costs. Okta
+// gives the hook 3 s in total and does not retry, so the answer must
+// arrive in time even when the store is slow or down.
+type Policy struct {
+	// Budget is the deadline of one call's lookups; best-effort lookups
+	// still unanswered then are given up, and the answer goes out.
+	Budget time.Duration `yaml:"budget" env:"BUDGET"`
+	// StoreTimeout bounds each store call within the budget.
+	StoreTimeout time.Duration `yaml:"store_timeout" env:"STORE_TIMEOUT"`
+	// FailureSummary is the errorSummary Okta shows (to users too) when a
+	// required lookup or rule fails and the token is denied; empty means the
+	// core's default (tokenhook.DefaultFailureSummary).
+	FailureSummary string `yaml:"failure_summary" env:"FAILURE_SUMMARY"`
+	// MaxRuleCost bounds each rule expression, in CEL cost units,
+	// estimated at load and counted at run time.
+	MaxRuleCost uint64 `yaml:"max_rule_cost" env:"MAX_RULE_COST"`
+}
+
+// Cache configures the cache in front of the users store.
+type Cache struct {
+	// Enabled puts the cache in front of the store (default true).
+	Enabled bool `yaml:"enabled" env:"ENABLED"`
+	// TTL is how long a found record is served without asking the store;
+	// a change in the store reaches tokens within it.
+	TTL time.Duration `yaml:"ttl" env:"TTL"`
+	// NegativeTTL is how long "no such record" is remembered; a record
+	// added to the store reaches tokens within it.
+	NegativeTTL time.Duration `yaml:"negative_ttl" env:"NEGATIVE_TTL"`
+	// StaleFor is how long past its TTL a record (or its absence) may still
+	// be served while the store fails: last known good. Zero turns it off.
+	StaleFor time.Duration `yaml:"stale_for" env:"STALE_FOR"`
+	// MaxEntries bounds the cache's size.
+	MaxEntries int `yaml:"max_entries" env:"MAX_ENTRIES"`
 }
 
 // Server configures the HTTP listener.
@@ -109,6 +154,15 @@ type Mapping struct {
 	Token     string `yaml:"token"`     // id, access or both; defaults to id
 }
 
+// ValidToken reports whether m.Token names id, access or both.
+func (m Mapping) ValidToken() bool {
+	switch m.Token {
+	case TokenID, TokenAccess, TokenBoth:
+		return true
+	}
+	return false
+}
+
 // Token names for [Mapping.Token].
 const (
 	TokenID     = "id"
@@ -154,9 +208,28 @@ func Default() Config {
 		Log:   Log{Format: "text", Level: "info"},
 		Claims: Claims{
 			LookupKeys: []string{SourceUserLogin, SourceIdentityClaims + "preferred_username"},
-			Mappings:   []Mapping{{Claim: defaultPatientIDClaim, Attribute: defaultPatientIDClaim, Token: TokenID}},
+			Mappings:   DefaultMappings(),
+		},
+		Policy: Policy{
+			Budget:       2 * time.Second,
+			StoreTimeout: time.Second,
+			MaxRuleCost:  rules.DefaultMaxCost,
+		},
+		Cache: Cache{
+			Enabled:     true,
+			TTL:         30 * time.Second,
+			NegativeTTL: 5 * time.Second,
+			StaleFor:    time.Hour,
+			MaxEntries:  100_000,
 		},
 	}
+}
+
+// DefaultMappings is the guide's scenario: the record's patientId in the
+// ID token. It applies when the file configures no mappings, lookups or
+// rules.
+func DefaultMappings() []Mapping {
+	return []Mapping{{Claim: defaultPatientIDClaim, Attribute: defaultPatientIDClaim, Token: TokenID}}
 }
 
 // Load reads the YAML file at path (none when path is ""), applies the
@@ -202,8 +275,8 @@ func Decode(r io.Reader, cfg *Config) error {
 	if err := dec.Decode(cfg); err != nil {
 		return err
 	}
-	if cfg.Claims.Mappings == nil {
-		cfg.Claims.Mappings = Default().Claims.Mappings
+	if cfg.Claims.Mappings == nil && len(cfg.Lookups) == 0 && len(cfg.Rules) == 0 {
+		cfg.Claims.Mappings = DefaultMappings()
 	}
 	return nil
 }
@@ -220,11 +293,11 @@ func (c *Config) fillDefaults() {
 	}
 }
 
-// Validate reports every problem of the configuration at once, joined, or
-// nil. reserved reports whether Okta refuses writes of claim to the token
-// named id or access; the caller passes Okta's rules so config knows no wire
-// format.
-func (c *Config) Validate(reserved func(token, claim string) bool) error {
+// Validate reports every structural problem of the configuration at once,
+// joined, or nil. What the rules mean (expressions, Okta's reserved claims,
+// two rules writing one claim) is checked when they compile: see
+// setup.LoadConfig, which reports both together.
+func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -287,7 +360,6 @@ func (c *Config) Validate(reserved func(token, claim string) bool) error {
 			add("claims.lookup_keys[%d] %q: want one of %s", i, k, strings.Join(LookupSources, ", "))
 		}
 	}
-	seen := map[string]int{}
 	for i, m := range c.Claims.Mappings {
 		if m.Claim == "" {
 			add("claims.mappings[%d].claim: required", i)
@@ -296,25 +368,32 @@ func (c *Config) Validate(reserved func(token, claim string) bool) error {
 		if m.Attribute == "" {
 			add("claims.mappings[%d].attribute: required", i)
 		}
-		var tokens []string
-		switch m.Token {
-		case TokenID, TokenAccess:
-			tokens = []string{m.Token}
-		case TokenBoth:
-			tokens = []string{TokenID, TokenAccess}
-		default:
+		if !m.ValidToken() {
 			add("claims.mappings[%d].token %q: want id, access or both", i, m.Token)
 		}
-		for _, t := range tokens {
-			if reserved != nil && reserved(t, m.Claim) {
-				add("claims.mappings[%d].claim %q: reserved by Okta in the %s token", i, m.Claim, t)
-			}
-			key := t + "\x00" + m.Claim
-			if j, dup := seen[key]; dup {
-				add("claims.mappings[%d].claim %q: the %s token's claim is already set by mappings[%d]", i, m.Claim, t, j)
-			} else {
-				seen[key] = i
-			}
+	}
+	p := c.Policy
+	if p.Budget <= 0 || p.Budget >= 3*time.Second {
+		add("policy.budget %s: want a positive duration under Okta's 3s", p.Budget)
+	}
+	if p.StoreTimeout <= 0 || p.StoreTimeout > p.Budget {
+		add("policy.store_timeout %s: want a positive duration within policy.budget", p.StoreTimeout)
+	}
+	if len(p.FailureSummary) > 1024 {
+		add("policy.failure_summary: want at most 1024 bytes")
+	}
+	if p.MaxRuleCost == 0 {
+		add("policy.max_rule_cost: want a positive number")
+	}
+	if k := c.Cache; k.Enabled {
+		if k.TTL <= 0 || k.NegativeTTL <= 0 {
+			add("cache.ttl %s, cache.negative_ttl %s: want positive durations (or cache.enabled: false)", k.TTL, k.NegativeTTL)
+		}
+		if k.StaleFor < 0 {
+			add("cache.stale_for %s: want zero (off) or a positive duration", k.StaleFor)
+		}
+		if k.MaxEntries <= 0 {
+			add("cache.max_entries %d: want a positive number", k.MaxEntries)
 		}
 	}
 	return errors.Join(errs...)

@@ -10,20 +10,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/rules"
 )
-
-// reservedForTest stands in for Okta's rules: iss everywhere, sub only in
-// the ID token.
-func reservedForTest(token, claim string) bool {
-	return claim == "iss" || (claim == "sub" && token == config.TokenID)
-}
 
 func TestDefaultIsValid(t *testing.T) {
 	cfg, err := config.Load("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(reservedForTest); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatalf("default config invalid: %v", err)
 	}
 	if got := cfg.Claims.Mappings; len(got) != 1 || got[0].Claim != "patientId" || got[0].Token != config.TokenID {
@@ -36,7 +31,7 @@ func TestLoadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cfg.Validate(reservedForTest); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	want := config.Config{
@@ -54,6 +49,8 @@ func TestLoadFile(t *testing.T) {
 				{Claim: "clinic", Attribute: "clinicName", Token: "both"},
 			},
 		},
+		Policy: config.Default().Policy,
+		Cache:  config.Default().Cache,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
@@ -128,14 +125,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	cfg.Log.Level = "loud"
 	cfg.Claims.LookupKeys = []string{"data.context.user.profile.email", "data.identity.claims."}
 	cfg.Claims.Mappings = []config.Mapping{
-		{Claim: "iss", Attribute: "x", Token: "id"},
-		{Claim: "sub", Attribute: "x", Token: "both"},
 		{Claim: "patientId", Attribute: "patientId", Token: "id"},
-		{Claim: "patientId", Attribute: "other", Token: "both"},
 		{Claim: "", Attribute: "x", Token: "id"},
 		{Claim: "x", Attribute: "x", Token: "refresh"},
 	}
-	err := cfg.Validate(reservedForTest)
+	cfg.Policy = config.Policy{Budget: 3 * time.Second, StoreTimeout: 4 * time.Second}
+	cfg.Cache.TTL, cfg.Cache.StaleFor, cfg.Cache.MaxEntries = 0, -time.Second, 0
+	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate = nil")
 	}
@@ -143,28 +139,24 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		"server.listen", "server.path", "server.max_body_bytes", "server.read_timeout", "store.dsn",
 		"auth.header.values", "auth.basic: username and password", "log.format", "log.level",
 		`lookup_keys[0]`, `lookup_keys[1]`,
-		`mappings[0].claim "iss": reserved by Okta in the id token`,
-		`mappings[1].claim "sub": reserved by Okta in the id token`,
-		`mappings[3].claim "patientId": the id token's claim is already set by mappings[2]`,
-		`mappings[4].claim: required`, `mappings[5].token "refresh"`,
+		`mappings[1].claim: required`, `mappings[2].token "refresh"`,
+		"policy.budget 3s: want a positive duration under Okta's 3s", "policy.store_timeout 4s",
+		"policy.max_rule_cost", "cache.ttl 0s", "cache.stale_for -1s", "cache.max_entries 0",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("errors do not mention %q:\n%v", want, err)
 		}
-	}
-	if strings.Contains(err.Error(), `mappings[1].claim "sub": reserved by Okta in the access token`) {
-		t.Error("sub is writable in access tokens")
 	}
 }
 
 func TestValidateRequireAuth(t *testing.T) {
 	cfg := config.Default()
 	cfg.Auth.Require = true
-	if err := cfg.Validate(nil); err == nil || !strings.Contains(err.Error(), "auth.require") {
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "auth.require") {
 		t.Fatalf("Validate = %v, want auth.require problem", err)
 	}
 	cfg.Auth.Basic = config.BasicAuth{Username: "admin", Password: "supersecret"}
-	if err := cfg.Validate(nil); err != nil {
+	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -176,4 +168,58 @@ func writeFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestLoadRules(t *testing.T) {
+	path := writeFile(t, `
+lookups:
+  - name: client
+    key: '"client:" + client_id'
+    required: true
+rules:
+  - name: tenant
+    claim: tenant
+    token: access
+    value: query.tenant
+    when: has(query.tenant)
+    precedence: 2
+  - name: short
+    token: access
+    lifetime: "900"
+policy:
+  budget: 1500ms
+cache:
+  ttl: 10s
+`)
+	cfg, err := config.Load(path, []string{"TOKENHOOK_CACHE_NEGATIVE_TTL=1s", "TOKENHOOK_POLICY_STORE_TIMEOUT=250ms", "TOKENHOOK_CACHE_ENABLED=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	two := 2
+	want := []rules.RuleSpec{
+		{Name: "tenant", Claim: "tenant", Token: "access", Value: "query.tenant", When: "has(query.tenant)", Precedence: &two},
+		{Name: "short", Token: "access", Lifetime: "900"},
+	}
+	if diff := cmp.Diff(want, cfg.Rules); diff != "" {
+		t.Errorf("rules (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]rules.LookupSpec{{Name: "client", Key: `"client:" + client_id`, Required: true}}, cfg.Lookups); diff != "" {
+		t.Errorf("lookups (-want +got):\n%s", diff)
+	}
+	// Rules in the file replace the default patientId mapping.
+	if len(cfg.Claims.Mappings) != 0 {
+		t.Errorf("mappings %+v: the default must not apply next to rules", cfg.Claims.Mappings)
+	}
+	if cfg.Policy.Budget != 1500*time.Millisecond || cfg.Policy.StoreTimeout != 250*time.Millisecond {
+		t.Errorf("policy %+v", cfg.Policy)
+	}
+	if cfg.Cache.TTL != 10*time.Second || cfg.Cache.NegativeTTL != time.Second || cfg.Cache.Enabled {
+		t.Errorf("cache %+v", cfg.Cache)
+	}
+	if _, err := config.Load(writeFile(t, "rules:\n  - claim: x\n    valu: y\n"), nil); err == nil || !strings.Contains(err.Error(), "valu") {
+		t.Errorf("a misspelt rule key: %v", err)
+	}
 }

@@ -99,7 +99,32 @@ func (r *Report) WriteText(w io.Writer) error {
 		line("Verdict", "%s", r.Verdict)
 	}
 
-	for _, t := range r.Tokens {
+	writeTokens(bw, r.Tokens)
+
+	if len(r.Events) > 0 {
+		fmt.Fprintf(bw, "\nSystem Log\n")
+		for _, e := range r.Events {
+			msg, _ := e.DebugContext.DebugData[hookcall.DebugErrorMessage].(string)
+			if msg != "" {
+				msg = ": " + msg
+			}
+			fmt.Fprintf(bw, "  %s %s%s\n", e.EventType, e.Outcome.Result, msg)
+		}
+	}
+	return bw.Flush()
+}
+
+// WriteTokens writes, per token, the claims that changed, as the text
+// report does: "+ name: value" (added), "- name: value" (removed), "~ name:
+// old → new" (changed), values as JSON, and the lifetime when it changed.
+func WriteTokens(w io.Writer, tokens []TokenReport) error {
+	bw := bufio.NewWriter(w)
+	writeTokens(bw, tokens)
+	return bw.Flush()
+}
+
+func writeTokens(bw *bufio.Writer, tokens []TokenReport) {
+	for _, t := range tokens {
 		fmt.Fprintf(bw, "\n%s\n", tokenName(t.Token))
 		if !t.Minted {
 			fmt.Fprintln(bw, "  not minted")
@@ -122,18 +147,6 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(bw, "  no change (lifetime %d s, %d claims)\n", t.LifetimeBefore, len(t.Before))
 		}
 	}
-
-	if len(r.Events) > 0 {
-		fmt.Fprintf(bw, "\nSystem Log\n")
-		for _, e := range r.Events {
-			msg, _ := e.DebugContext.DebugData[hookcall.DebugErrorMessage].(string)
-			if msg != "" {
-				msg = ": " + msg
-			}
-			fmt.Fprintf(bw, "  %s %s%s\n", e.EventType, e.Outcome.Result, msg)
-		}
-	}
-	return bw.Flush()
 }
 
 func tokenName(t string) string {

@@ -21,14 +21,16 @@ const RequestVar = "request"
 
 // DefaultMaxCost bounds the cost of one expression, estimated at load and
 // counted at run time, when [Env.MaxCost] is zero. In CEL's units (about one
-// per elementary operation), it lets an expression walk a list of a thousand
-// store values a few times, and refuses nested walks that could take
-// milliseconds inside Okta's 3-second budget.
-const DefaultMaxCost = 100_000
+// per elementary operation, a few nanoseconds each) it allows a walk over a
+// list inside a walk over another, and refuses what could take longer than
+// a few milliseconds of Okta's 3-second budget. Kubernetes uses the same
+// bound per expression.
+const DefaultMaxCost = 1_000_000
 
-// assumedSize is the size the cost estimate assumes for a string, list or
-// map whose size CEL cannot know at load time (a store attribute, a claim).
-const assumedSize = 1024
+// assumedSize is the size the cost estimate assumes for a string (bytes),
+// list or map (elements) whose size CEL cannot know at load time: a store
+// attribute, a claim, a scope list. Okta's request is a few KB in all.
+const assumedSize = 256
 
 // Env is what rules may read and what they may write: the inputs the caller
 // binds at evaluation, and Okta's reserved claims.

@@ -29,6 +29,21 @@ type Reads struct {
 // Reads returns what the program's expressions read.
 func (p *Program) Reads() Reads { return p.reads }
 
+// Writes returns, per token, the claims (and lifetimes, with Claim "") the
+// program's rules may write, in rule order. A caller that applies replace,
+// remove and append needs those claims decoded.
+func (p *Program) Writes() []Write {
+	var out []Write
+	for _, r := range p.rules {
+		for _, t := range []Token{IDToken, AccessToken} {
+			if r.kind != denyRule && r.tokens&t != 0 {
+				out = append(out, Write{Token: t, Claim: r.claim, Op: r.op})
+			}
+		}
+	}
+	return out
+}
+
 type readSet struct {
 	inputs map[string]bool
 	paths  map[string][]string
@@ -109,6 +124,13 @@ func (e costEstimator) EstimateSize(element cost.AstNode) *cost.SizeEstimate {
 	return &cost.SizeEstimate{Min: 0, Max: e.size}
 }
 
-func (costEstimator) EstimateCallCost(string, string, *cost.AstNode, []cost.AstNode) *cost.CallEstimate {
+// EstimateCallCost sizes the results of the optional functions, which CEL
+// leaves unbounded: without it user.?groups.orValue([]).filter(...) would
+// be refused however small the lists. They cost one step each.
+func (e costEstimator) EstimateCallCost(function, _ string, _ *cost.AstNode, _ []cost.AstNode) *cost.CallEstimate {
+	switch function {
+	case "orValue", "value", "or", operators.OptSelect, operators.OptIndex:
+		return &cost.CallEstimate{CostEstimate: cost.Estimate{Min: 1, Max: 1}, ResultSize: &cost.SizeEstimate{Min: 0, Max: e.size}}
+	}
 	return nil
 }

@@ -244,11 +244,20 @@ func TestCompileAccepts(t *testing.T) {
 			{Name: "aud", Token: "access", Op: "replace", Claim: "aud", Value: `"api://patients"`},
 			{Name: "appends", Token: "access", Op: "append", Claim: "roles", Value: `user.roles`},
 			{Name: "appends too", Token: "access", Op: "append", Claim: "roles", Value: `"reader"`},
+			// CEL leaves orValue's size unbounded: the estimate must not.
+			{Name: "filtered", Token: "access", Op: "append", Claim: "memberOf", Value: `user.?groups.orValue([]).filter(g, g.startsWith("app-"))`},
 			{Name: "short", Token: "both", Lifetime: `grant_type == "client_credentials" ? 300 : 3600`},
 			{Name: "lo", Claim: "tier", Value: `"basic"`, Precedence: prec(1)},
 			{Name: "hi", Claim: "tier", Value: `"gold"`, When: `has(user.gold)`, Precedence: prec(2)},
 			{Name: "deny", Deny: "Account suspended", When: `user.?status.orValue("") == "suspended"`},
 			{Name: "rm", Op: "remove", Claim: "email", When: `query.tenant == "anonymous"`},
+			// The language notes of docs/rules.md.
+			{Name: "doc1", Claim: "d1", Value: `login.split("@")[1]`},
+			{Name: "doc2", Claim: "d2", Value: `scopes.exists(s, s == "patients.read")`},
+			{Name: "doc3", Claim: "d3", Value: `sets.contains(user.roles, ["admin"])`},
+			{Name: "doc4", Claim: "d4", Value: `math.least(3600, int(user.maxLifetime))`},
+			{Name: "doc5", Claim: "d5", Value: `timestamp(user.expires) > now`, When: `query[?"tenant-id"].orValue("") != "" && "x".matches("^[a-z]+$")`},
+			{Name: "doc6", Claim: "d6", Value: `user["clinic-name"]`, When: `user.level == 3.0`},
 		},
 	}
 	mustCompile(t, spec)

@@ -24,11 +24,14 @@ import (
 	"github.com/tokenhook/tokenhook/internal/tokenhook"
 	"github.com/tokenhook/tokenhook/internal/user"
 	"github.com/tokenhook/tokenhook/internal/user/memory"
+	"github.com/tokenhook/tokenhook/internal/user/postgres"
 	"github.com/tokenhook/tokenhook/internal/user/sqlite"
 )
 
 // OpenStore opens the users store named by dsn: "sqlite:PATH" (a file, or
-// :memory:) or "memory:". Its switch is the one place that knows which
+// :memory:), "memory:", or a PostgreSQL URL "postgres://..." (or
+// "postgresql://...", passed to the driver unchanged, so every libpq and
+// pgx parameter works). Its switch is the one place that knows which
 // backends exist.
 func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
 	scheme, rest, hasScheme := strings.Cut(dsn, ":")
@@ -45,8 +48,16 @@ func OpenStore(ctx context.Context, dsn string) (user.Store, error) {
 		s, err = sqlite.Open(ctx, sqlite.Config{Path: rest})
 	case hasScheme && scheme == "memory":
 		s = memory.New(memory.Config{})
+	case strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://"):
+		s, err = postgres.Open(ctx, postgres.Config{DSN: dsn})
 	default:
-		return nil, fmt.Errorf("store DSN %q: want sqlite:PATH, or memory: for a store kept in memory only", dsn)
+		shown := fmt.Sprintf("%q", dsn)
+		if strings.ContainsAny(dsn, "@=") {
+			// Perhaps a mistyped URL or a keyword/value string,
+			// with a password in it.
+			shown = "(not shown: it may hold a password)"
+		}
+		return nil, fmt.Errorf("store DSN %s: want sqlite:PATH, postgres://USER@HOST/DATABASE (or postgresql://...), or memory: for a store kept in memory only", shown)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", scheme, err)
@@ -64,7 +75,8 @@ func Reserved(token, claim string) bool {
 	return inlinehook.Rules{}.IsReserved(cmdType, claim)
 }
 
-// LoadConfig loads and validates the configuration.
+// LoadConfig loads the configuration, validates it and compiles its rules,
+// and reports every problem of both at once.
 func LoadConfig(path string, environ []string, override func(*config.Config)) (config.Config, error) {
 	cfg, err := config.Load(path, environ)
 	if err != nil {
@@ -73,7 +85,11 @@ func LoadConfig(path string, environ []string, override func(*config.Config)) (c
 	if override != nil {
 		override(&cfg)
 	}
-	if err := cfg.Validate(Reserved); err != nil {
+	errs := []error{cfg.Validate()}
+	if _, err := CompileRules(cfg); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
 		return cfg, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
@@ -116,68 +132,6 @@ func Authenticator(cfg config.Auth) (auth hookauth.Authenticator, generated stri
 // GeneratedSecretHeader carries the secret generated when none is
 // configured.
 const GeneratedSecretHeader = "Authorization"
-
-// Transformer builds the core's claim mapping from cfg over users.
-func Transformer(cfg config.Claims, users tokenhook.UserFinder) (*tokenhook.Mapper, error) {
-	keys := make([]tokenhook.LookupKey, 0, len(cfg.LookupKeys))
-	for _, src := range cfg.LookupKeys {
-		k, err := tokenhook.ParseLookupKey(src)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	mappings := make([]tokenhook.Mapping, 0, len(cfg.Mappings))
-	for _, m := range cfg.Mappings {
-		var t tokenhook.Token
-		switch m.Token {
-		case config.TokenID:
-			t = tokenhook.IDToken
-		case config.TokenAccess:
-			t = tokenhook.AccessToken
-		case config.TokenBoth:
-			t = tokenhook.BothTokens
-		default:
-			return nil, fmt.Errorf("mapping %q: unknown token %q", m.Claim, m.Token)
-		}
-		mappings = append(mappings, tokenhook.Mapping{Claim: m.Claim, Attribute: m.Attribute, Tokens: t})
-	}
-	return tokenhook.NewMapper(users, keys, mappings), nil
-}
-
-// Hook is the hook server's parts, wired from one configuration: what
-// `tokenhook serve` and the demo run.
-type Hook struct {
-	// Handler serves the hook path and /healthz.
-	Handler http.Handler
-	// Store is the users store the handler reads; Close closes it.
-	Store user.Store
-	// GeneratedSecret is the secret generated for this run when none is
-	// configured ("" otherwise); the caller prints it once, never logs it.
-	GeneratedSecret string
-}
-
-// NewHook opens the store and builds the authenticator, the claim mapping
-// and the handler for cfg.
-func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook, error) {
-	auth, generated, err := Authenticator(cfg.Auth)
-	if err != nil {
-		return nil, err
-	}
-	store, err := OpenStore(ctx, cfg.Store.DSN)
-	if err != nil {
-		return nil, err
-	}
-	transformer, err := Transformer(cfg.Claims, store)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
-	return &Hook{Handler: Handler(cfg, auth, transformer, logger), Store: store, GeneratedSecret: generated}, nil
-}
-
-// Close releases the store.
-func (h *Hook) Close() error { return h.Store.Close() }
 
 // Handler builds the hook's HTTP handler.
 func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) http.Handler {

@@ -10,10 +10,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/pgtest"
+	"github.com/tokenhook/tokenhook/internal/rules"
 	"github.com/tokenhook/tokenhook/internal/setup"
 	"github.com/tokenhook/tokenhook/internal/user"
 )
+
+// TestMain stops the PostgreSQL cluster TestOpenStore may start.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func TestOpenStore(t *testing.T) {
 	ctx := context.Background()
@@ -27,11 +34,32 @@ func TestOpenStore(t *testing.T) {
 		}
 		s.Close()
 	}
-	for _, dsn := range []string{"", "sqlite:", "postgres://localhost/x", "tokenhook.db", "mysql:x"} {
-		if _, err := setup.OpenStore(ctx, dsn); err == nil {
+	for _, dsn := range []string{"", "sqlite:", "tokenhook.db", "mysql:x", "postgres:/x", "host=localhost password=hunter2"} {
+		_, err := setup.OpenStore(ctx, dsn)
+		if err == nil {
 			t.Errorf("OpenStore(%q) = nil error", dsn)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("OpenStore(%q) error shows the password: %v", dsn, err)
 		}
 	}
+	// A subtest, so that a machine without PostgreSQL skips only this.
+	t.Run("postgres", func(t *testing.T) {
+		// Both spellings of the URL reach the driver unchanged.
+		dsn := pgtest.DSN(t)
+		for _, dsn := range []string{dsn, "postgresql://" + strings.TrimPrefix(dsn, "postgres://")} {
+			s, err := setup.OpenStore(t.Context(), dsn)
+			if err != nil {
+				t.Fatalf("%s: %v", dsn, err)
+			}
+			if err := s.Put(t.Context(), &user.User{Key: "a@example.com", Attributes: map[string]any{"patientId": "1235"}}); err != nil {
+				t.Errorf("%s: put: %v", dsn, err)
+			}
+			if u, err := s.Get(t.Context(), "a@example.com"); err != nil || u.Attributes["patientId"] != "1235" {
+				t.Errorf("%s: get = %+v, %v", dsn, u, err)
+			}
+			s.Close()
+		}
+	})
 }
 
 func TestReserved(t *testing.T) {
@@ -84,8 +112,8 @@ func TestAuthenticator(t *testing.T) {
 }
 
 // newHandler wires the real handler over a SQLite file holding n users, the
-// guide's three patients among them.
-func newHandler(tb testing.TB, n int) http.Handler {
+// guide's patient among them, with the cache in front of it or not.
+func newHandler(tb testing.TB, n int, cached bool) http.Handler {
 	tb.Helper()
 	ctx := context.Background()
 	store, err := setup.OpenStore(ctx, "sqlite:"+filepath.Join(tb.TempDir(), "tokenhook.db"))
@@ -108,11 +136,14 @@ func newHandler(tb testing.TB, n int) http.Handler {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tr, err := setup.Transformer(cfg.Claims, store)
+	cfg.Cache.Enabled = cached
+	finder, _ := setup.Finder(cfg, store)
+	logger := setup.NewLogger(discard{}, cfg.Log)
+	tr, err := setup.Transformer(cfg, finder, logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return setup.Handler(cfg, auth, tr, setup.NewLogger(discard{}, cfg.Log))
+	return setup.Handler(cfg, auth, tr, logger)
 }
 
 type discard struct{}
@@ -129,7 +160,7 @@ func fixture(tb testing.TB) string {
 }
 
 func TestHandlerWiring(t *testing.T) {
-	h := newHandler(t, 10)
+	h := newHandler(t, 10, true)
 	req := httptest.NewRequest("POST", "/hooks/okta/token", strings.NewReader(fixture(t)))
 	req.Header.Set("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")
 	req.Header.Set("Content-Type", "application/json")
@@ -141,24 +172,101 @@ func TestHandlerWiring(t *testing.T) {
 }
 
 // BenchmarkHandler measures the whole hook path in-process — auth, decode,
-// SQLite lookup, mapping, guard, encode — without sockets.
+// lookup (SQLite, or the cache in front of it), rules, guard, encode —
+// without sockets.
 func BenchmarkHandler(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
-		b.Run(fmt.Sprintf("sqlite_%d_users", n), func(b *testing.B) {
-			h := newHandler(b, n)
-			body := fixture(b)
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				req := httptest.NewRequest("POST", "/hooks/okta/token", strings.NewReader(body))
-				req.Header.Set("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")
-				req.Header.Set("Content-Type", "application/json")
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != 200 {
-					b.Fatal(w.Code)
-				}
+		for _, cached := range []bool{false, true} {
+			name := fmt.Sprintf("sqlite_%d_users", n)
+			if cached {
+				name += "_cached"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				benchmarkHandler(b, newHandler(b, n, cached))
+			})
+		}
+	}
+}
+
+func benchmarkHandler(b *testing.B, h http.Handler) {
+	body := fixture(b)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		req := httptest.NewRequest("POST", "/hooks/okta/token", strings.NewReader(body))
+		req.Header.Set("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
+
+// TestRuleSpecShorthand pins what claims.lookup_keys and claims.mappings
+// stand for: the user lookup by the first non-empty source, one rule per
+// mapping, the configuration's own lookups and rules after them.
+func TestRuleSpecShorthand(t *testing.T) {
+	cfg := config.Default()
+	cfg.Claims.Mappings = append(cfg.Claims.Mappings, config.Mapping{Claim: "clinic", Attribute: "clinic-name", Token: "both"})
+	cfg.Rules = []rules.RuleSpec{{Name: "env", Claim: "env", Value: `"prod"`}}
+	got := setup.RuleSpec(cfg)
+	want := rules.Spec{
+		Lookups: []rules.LookupSpec{{Name: "user", Key: `request.data.context.user.profile.login != "" ? request.data.context.user.profile.login : ((has(request.data.identity.claims.preferred_username) && type(request.data.identity.claims.preferred_username) == string ? string(request.data.identity.claims.preferred_username) : ""))`}},
+		Rules: []rules.RuleSpec{
+			{Name: "claims.mappings[0] patientId", Token: "id", Claim: "patientId", Value: `user[?"patientId"]`},
+			{Name: "claims.mappings[1] clinic", Token: "both", Claim: "clinic", Value: `user[?"clinic-name"]`},
+			{Name: "env", Claim: "env", Value: `"prod"`},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := setup.CompileRules(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// A lookup named user in the configuration wins over the shorthand's.
+	cfg.Lookups = []rules.LookupSpec{{Name: "user", Key: `request.data.context.user.id`}}
+	if got := setup.RuleSpec(cfg); len(got.Lookups) != 1 || got.Lookups[0].Key != `request.data.context.user.id` {
+		t.Errorf("lookups %+v", got.Lookups)
+	}
+}
+
+// TestLoadConfigReportsEverything: structural problems and rule problems
+// come in one error, so an operator fixes the file in one round.
+func TestLoadConfigReportsEverything(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokenhook.yaml")
+	yaml := `
+log: {format: xml}
+claims:
+  mappings:
+    - claim: iss
+    - claim: sub
+      token: access
+rules:
+  - name: broken
+    claim: x
+    value: 'user.'
+  - name: too long
+    token: access
+    lifetime: "100000"
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := setup.LoadConfig(path, nil, nil)
+	if err == nil {
+		t.Fatal("LoadConfig succeeded")
+	}
+	for _, want := range []string{`log.format "xml"`, `rule "claims.mappings[0] iss": claim "iss" is reserved by Okta in the id token`,
+		`rule "broken": value: ERROR`, `rule "too long": lifetime 100000 s`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	// sub is Okta's to keep in ID tokens, the hook's to change in access tokens.
+	if strings.Contains(err.Error(), `"sub"`) {
+		t.Errorf("sub in the access token refused:\n%v", err)
 	}
 }

@@ -1,63 +1,36 @@
-// Package tokenhook is the hook's core: it turns Okta's token request and the
-// user record found for it into the commands of the response.
+// Package tokenhook is the hook's core: it turns Okta's token request, and
+// the store records its lookups find, into the commands of the response.
 //
 // It knows nothing of HTTP or SQL, so it is tested and benchmarked without
-// sockets, and the CLI's dry runs can reuse it. The fixed attribute-to-claim
-// mapping of [Mapper] sits behind the [Transformer] interface so that richer
-// rules can replace it.
+// sockets, and the CLI's dry runs (tokenhook rules eval) reuse it. The claim
+// rules themselves are package rules; [Engine] runs their lookups within a
+// deadline, applies each lookup's and rule's criticality, and turns their
+// actions into commands Okta applies.
 package tokenhook
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"slices"
 	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
-	"github.com/tokenhook/tokenhook/internal/user"
+	"github.com/tokenhook/tokenhook/internal/rules"
 )
 
 // Transformer answers one token inline hook request. A nil or empty response
 // means there is nothing to do. An error means the answer could not be
-// computed (a store failure, say); Okta then issues the token unmodified.
+// computed at all; Okta then issues the token unmodified.
 type Transformer interface {
 	Transform(ctx context.Context, req *inlinehook.TokenRequest) (*inlinehook.Response, error)
 }
-
-// UserFinder is the part of the users store the core needs.
-type UserFinder interface {
-	Get(ctx context.Context, key string) (*user.User, error)
-}
-
-// Token selects which tokens a [Mapping] writes.
-type Token uint8
-
-// Tokens a mapping may write.
-const (
-	IDToken Token = 1 << iota
-	AccessToken
-	BothTokens = IDToken | AccessToken
-)
-
-// Mapping copies one attribute of the user record into one claim.
-type Mapping struct {
-	Claim     string
-	Attribute string
-	Tokens    Token
-}
-
-// LookupKey extracts a store key from the request; see [ParseLookupKey].
-type LookupKey struct {
-	source string
-	parts  inlinehook.Parts // what of the request Value reads
-	value  func(*inlinehook.TokenRequest) string
-}
-
-// Value returns the key in req, or "" when req has none.
-func (k LookupKey) Value(req *inlinehook.TokenRequest) string { return k.value(req) }
-
-// String returns the source the key was parsed from.
-func (k LookupKey) String() string { return k.source }
 
 // RequestDecoder is implemented by a [Transformer] that reads only part of a
 // request: the server decodes the body with it rather than in full, since
@@ -69,77 +42,407 @@ type RequestDecoder interface {
 	DecodeRequest(body []byte) (*inlinehook.TokenRequest, error)
 }
 
-// Mapper is the default [Transformer]: it looks the request's user up with
-// the first non-empty of Keys and copies the mapped attributes of the record
-// into claims. No key, no record or no mapped attribute means no command.
-type Mapper struct {
-	Keys     []LookupKey
-	Mappings []Mapping
-	Users    UserFinder
+// Record is what a lookup found in the store.
+type Record struct {
+	// Attributes of the record; shared and read-only.
+	Attributes map[string]any
+	// Found is false when the store has no record for the key.
+	Found bool
+	// Stale marks a last known good record served while the store fails.
+	Stale bool
+}
 
-	// Precomputed escaped claim paths, one per mapping, so the hot path does
-	// not escape the same names on every call.
-	paths   []string
+// Finder is the part of the users store (or of the cache in front of it)
+// the core needs. An error means the store could not answer; a missing
+// record is Found false, not an error.
+type Finder interface {
+	Find(ctx context.Context, key string) (Record, error)
+}
+
+// Peeker is implemented by a [Finder] that can answer some keys at once
+// from memory (a cache hit). The engine asks it first, and sets up the
+// call's deadlines only for a key it cannot answer.
+type Peeker interface {
+	Peek(key string) (Record, bool)
+}
+
+// Inputs the rules may read besides request, with their CEL types. See
+// docs/rules.md.
+const (
+	InputLogin     = "login"      // the user's login ("" without a user)
+	InputClientID  = "client_id"  // the OAuth client
+	InputGrantType = "grant_type" // authorization_code, implicit, password, refresh_token, client_credentials, ...
+	InputScopes    = "scopes"     // the granted scopes
+	InputQuery     = "query"      // the triggering request's query parameters, first value each
+	InputNow       = "now"        // the time of the call
+)
+
+// RulesEnv is what rules compiled for an [Engine] may read and write: the
+// request as inlinehook.TokenRequest, the inputs above, and the claims
+// Okta reserves under r.
+func RulesEnv(r inlinehook.Rules, maxCost uint64) rules.Env {
+	return rules.Env{
+		Request: reflect.TypeFor[inlinehook.TokenRequest](),
+		Inputs: map[string]*cel.Type{
+			InputLogin:     cel.StringType,
+			InputClientID:  cel.StringType,
+			InputGrantType: cel.StringType,
+			InputScopes:    cel.ListType(cel.StringType),
+			InputQuery:     cel.MapType(cel.StringType, cel.StringType),
+			InputNow:       cel.TimestampType,
+		},
+		Reserved: func(t rules.Token, claim string) bool { return r.IsReserved(commandType(t), claim) },
+		MaxCost:  maxCost,
+	}
+}
+
+func commandType(t rules.Token) string {
+	if t == rules.AccessToken {
+		return inlinehook.AccessPatch
+	}
+	return inlinehook.IdentityPatch
+}
+
+// Defaults of [Config].
+const (
+	// DefaultBudget leaves a second of Okta's 3 s for the network and for
+	// Okta itself.
+	DefaultBudget = 2 * time.Second
+	// DefaultStoreTimeout bounds one store call.
+	DefaultStoreTimeout = time.Second
+	// DefaultFailureSummary is the errorSummary Okta shows when a required
+	// lookup or rule fails and the token is denied.
+	DefaultFailureSummary = "The token could not be completed: required claim data is unavailable"
+)
+
+// Config configures an [Engine]. Program and Finder are required; zero
+// values of the others mean their defaults.
+type Config struct {
+	Program *rules.Program
+	Finder  Finder
+	// Budget is the deadline of one hook call's lookups (DefaultBudget).
+	Budget time.Duration
+	// StoreTimeout bounds each store call, within the budget
+	// (DefaultStoreTimeout).
+	StoreTimeout time.Duration
+	// FailureSummary is the errorSummary of a denial caused by a failed
+	// required lookup or rule (DefaultFailureSummary).
+	FailureSummary string
+	// Now is the clock of the now input (time.Now).
+	Now func() time.Time
+	// Logger hears of failed lookups and rules, by name and never with a
+	// value (nil: discarded).
+	Logger *slog.Logger
+}
+
+// Engine is the default [Transformer]: lookups, then rules, then commands.
+// It is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	lookups []rules.Lookup
+	reads   map[string]bool // inputs the rules read
 	decoder *inlinehook.PartialDecoder
 }
 
-var _ RequestDecoder = (*Mapper)(nil)
+var _ RequestDecoder = (*Engine)(nil)
 
-// NewMapper returns a Mapper over users.
-func NewMapper(users UserFinder, keys []LookupKey, mappings []Mapping) *Mapper {
-	m := &Mapper{Keys: keys, Mappings: mappings, Users: users, paths: make([]string, len(mappings))}
-	for i, mp := range mappings {
-		m.paths[i] = inlinehook.ClaimPath(mp.Claim)
+// New returns an engine for cfg.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Program == nil || cfg.Finder == nil {
+		return nil, errors.New("tokenhook: Config.Program and Config.Finder are required")
 	}
-	// The mapper reads only what its keys name; its operations are
-	// top-level adds, which the guard judges by token and claim name alone.
-	var parts inlinehook.Parts
-	for _, k := range keys {
-		parts = union(parts, k.parts)
+	if cfg.Budget <= 0 {
+		cfg.Budget = DefaultBudget
 	}
-	m.decoder = inlinehook.NewPartialDecoder(parts)
-	return m
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
+	}
+	if cfg.FailureSummary == "" {
+		cfg.FailureSummary = DefaultFailureSummary
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{cfg: cfg, lookups: cfg.Program.Lookups(), reads: map[string]bool{}}
+	for _, name := range cfg.Program.Reads().Inputs {
+		e.reads[name] = true
+	}
+	e.decoder = inlinehook.NewPartialDecoder(partsRead(cfg.Program))
+	return e, nil
 }
 
 // DecodeRequest implements [RequestDecoder].
-func (m *Mapper) DecodeRequest(body []byte) (*inlinehook.TokenRequest, error) {
-	return m.decoder.Decode(body)
+func (e *Engine) DecodeRequest(body []byte) (*inlinehook.TokenRequest, error) {
+	return e.decoder.Decode(body)
 }
 
-func union(a, b inlinehook.Parts) inlinehook.Parts {
-	return inlinehook.Parts{
-		Request: a.Request || b.Request, Protocol: a.Protocol || b.Protocol,
-		Session: a.Session || b.Session, User: a.User || b.User, Policy: a.Policy || b.Policy,
-		RefreshToken: a.RefreshToken || b.RefreshToken, Scopes: a.Scopes || b.Scopes,
-		Claims: append(append([]string(nil), a.Claims...), b.Claims...),
+// Transform implements [Transformer]. Best-effort lookups and rules that
+// fail leave their claims out; a required one that fails denies the token
+// with FailureSummary, as does a deny rule with its own summary.
+func (e *Engine) Transform(ctx context.Context, req *inlinehook.TokenRequest) (*inlinehook.Response, error) {
+	return e.run(ctx, req, nil), nil
+}
+
+// Trace is what one call did, for dry runs (tokenhook rules eval). It holds
+// keys and values: it is for the operator's terminal, never for logs.
+type Trace struct {
+	Lookups []LookupTrace
+	Outcome rules.Outcome
+	// Skipped are the rules' operations left out because Okta would
+	// refuse them, with the reason.
+	Skipped []string
+}
+
+// LookupTrace is one lookup of a call.
+type LookupTrace struct {
+	Name     string
+	Required bool
+	Key      string // "" when there was nothing to look up
+	Found    bool
+	Stale    bool
+	Err      error
+}
+
+// Explain is Transform, also telling what the call did.
+func (e *Engine) Explain(ctx context.Context, req *inlinehook.TokenRequest) (*inlinehook.Response, *Trace) {
+	t := &Trace{}
+	return e.run(ctx, req, t), t
+}
+
+func (e *Engine) run(ctx context.Context, req *inlinehook.TokenRequest, trace *Trace) *inlinehook.Response {
+	c := call{Context: ctx, e: e, start: time.Now()}
+	defer c.done()
+	in := e.cfg.Program.NewInputs(req, e.resolver(req))
+	for i, l := range e.lookups {
+		if !l.Required && !e.reads[l.Name] {
+			continue // no rule reads it: a store call for nothing
+		}
+		lt := LookupTrace{Name: l.Name, Required: l.Required}
+		err := c.lookup(i, in, &lt)
+		if trace != nil {
+			lt.Err = err
+			trace.Lookups = append(trace.Lookups, lt)
+		}
+		if err != nil {
+			e.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "lookup failed", slog.String("event_id", req.EventID),
+				slog.String("lookup", l.Name), slog.Bool("required", l.Required), slog.String("error", err.Error()))
+			if l.Required {
+				return inlinehook.Deny(e.cfg.FailureSummary)
+			}
+			in.FailRecord(i)
+		}
+	}
+	out := e.cfg.Program.Eval(in)
+	if trace != nil {
+		trace.Outcome = out
+	}
+	for _, f := range out.Failed {
+		e.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "rule failed", slog.String("event_id", req.EventID),
+			slog.String("rule", f.Rule), slog.Bool("required", f.Required), slog.String("error", f.Err.Error()))
+	}
+	if out.Deny != "" {
+		return inlinehook.Deny(out.Deny)
+	}
+	if out.RequiredFailed() {
+		return inlinehook.Deny(e.cfg.FailureSummary)
+	}
+	return e.commands(ctx, req, out.Actions, trace)
+}
+
+// call is one hook call's lookups. Its budget starts with the call, but its
+// context and timers are made only when a lookup needs the store: with the
+// cache warm, most calls need none.
+type call struct {
+	context.Context // the request's
+	e               *Engine
+	start           time.Time
+	budget          context.Context // nil until a store call needs it
+	cancel          context.CancelFunc
+}
+
+// budgeted returns the call's context bounded by the budget.
+func (c *call) budgeted() context.Context {
+	if c.budget == nil {
+		c.budget, c.cancel = context.WithDeadline(c.Context, c.start.Add(c.e.cfg.Budget))
+	}
+	return c.budget
+}
+
+func (c *call) done() {
+	if c.cancel != nil {
+		c.cancel()
 	}
 }
 
-// Transform implements [Transformer].
-func (m *Mapper) Transform(ctx context.Context, req *inlinehook.TokenRequest) (*inlinehook.Response, error) {
-	key := m.lookupKey(req)
-	if key == "" {
-		return nil, nil
-	}
-	u, err := m.Users.Get(ctx, key)
-	if errors.Is(err, user.ErrNotFound) {
-		return nil, nil
-	}
+// lookup runs lookup i and binds what it found. The error never carries the
+// key, which is personal data.
+func (c *call) lookup(i int, in *rules.Inputs, lt *LookupTrace) error {
+	e := c.e
+	key, err := e.cfg.Program.LookupKey(i, in)
 	if err != nil {
-		return nil, fmt.Errorf("look up user: %w", err)
+		return fmt.Errorf("key: %w", err)
 	}
+	if key == "" {
+		return nil
+	}
+	lt.Key = key
+	rec, hit := Record{}, false
+	if p, ok := e.cfg.Finder.(Peeker); ok {
+		rec, hit = p.Peek(key)
+	}
+	if !hit {
+		ctx := c.budgeted()
+		if err := ctx.Err(); err != nil {
+			return errors.New("the hook's budget is spent")
+		}
+		sctx, cancel := context.WithTimeout(ctx, e.cfg.StoreTimeout)
+		defer cancel()
+		if rec, err = e.cfg.Finder.Find(sctx, key); err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(sctx.Err(), context.DeadlineExceeded) {
+				return errors.New("the store did not answer in time")
+			}
+			return errors.New("the store failed")
+		}
+	}
+	lt.Found, lt.Stale = rec.Found, rec.Stale
+	if rec.Stale {
+		e.cfg.Logger.LogAttrs(c, slog.LevelWarn, "stale record served", slog.String("lookup", lt.Name))
+	}
+	if rec.Found {
+		in.SetRecord(i, rec.Attributes)
+	}
+	return nil
+}
+
+// resolver computes the inputs the rules read, on demand.
+func (e *Engine) resolver(req *inlinehook.TokenRequest) func(string) (any, bool) {
+	return func(name string) (any, bool) {
+		switch name {
+		case InputLogin:
+			return req.Login(), true
+		case InputClientID:
+			return req.ClientID(), true
+		case InputGrantType:
+			return grantType(req), true
+		case InputScopes:
+			return scopes(req), true
+		case InputQuery:
+			return query(req), true
+		case InputNow:
+			return e.cfg.Now(), true
+		}
+		return nil, false
+	}
+}
+
+// grantType is the request's grant type, with Okta's empty one for
+// /authorize requests named after the response type.
+func grantType(req *inlinehook.TokenRequest) string {
+	if g := req.GrantType(); g != "" {
+		return g
+	}
+	if p := req.Data.Context.Protocol; p != nil && p.Request != nil && p.Request.ResponseType != "" {
+		if slices.Contains(strings.Fields(p.Request.ResponseType), "code") {
+			return "authorization_code"
+		}
+		return "implicit"
+	}
+	return ""
+}
+
+// scopes are the access token's granted scopes, else the requested ones.
+func scopes(req *inlinehook.TokenRequest) []string {
+	if a := req.Data.Access; a != nil && len(a.Scopes) > 0 {
+		out := make([]string, 0, len(a.Scopes))
+		for name := range a.Scopes {
+			out = append(out, name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if p := req.Data.Context.Protocol; p != nil && p.Request != nil {
+		return strings.Fields(p.Request.Scope)
+	}
+	return []string{}
+}
+
+// query is the first value of each query parameter of the URL that made
+// Okta mint the tokens (KB-params: extra parameters reach the hook).
+func query(req *inlinehook.TokenRequest) map[string]string {
+	out := map[string]string{}
+	r := req.Data.Context.Request
+	if r == nil || r.URL == nil {
+		return out
+	}
+	u, err := url.Parse(r.URL.Value)
+	if err != nil {
+		return out
+	}
+	for k, v := range u.Query() {
+		if len(v) > 0 {
+			out[k] = v[0]
+		}
+	}
+	return out
+}
+
+// commands turns the actions into Okta's commands, for the tokens being
+// minted only, and with each op in a form Okta applies: a replace or remove
+// of a claim the token lacks would make Okta discard the whole answer, so
+// it is left out (and logged) instead.
+func (e *Engine) commands(ctx context.Context, req *inlinehook.TokenRequest, actions []rules.Action, trace *Trace) *inlinehook.Response {
 	var idOps, accessOps []inlinehook.Operation
-	for i, mp := range m.Mappings {
-		v, ok := u.Attributes[mp.Attribute]
-		if !ok || v == nil {
-			continue
+	appends := map[appendKey][]any{}
+	var appendOrder []appendKey
+	for _, a := range actions {
+		tok, ops := req.Data.Identity, &idOps
+		if a.Token == rules.AccessToken {
+			tok, ops = req.Data.Access, &accessOps
 		}
-		op := inlinehook.Operation{Op: inlinehook.OpAdd, Path: m.paths[i], Value: v}
-		if mp.Tokens&IDToken != 0 && req.Data.Identity != nil {
-			idOps = append(idOps, op)
+		if tok == nil {
+			continue // not minted: a rule for both tokens meets an ID-less grant
 		}
-		if mp.Tokens&AccessToken != 0 && req.Data.Access != nil {
-			accessOps = append(accessOps, op)
+		switch a.Op {
+		case rules.OpAdd:
+			*ops = append(*ops, inlinehook.AddClaim(a.Claim, a.Value))
+		case rules.OpReplace, rules.OpRemove:
+			if _, ok := tok.Claims[a.Claim]; !ok {
+				e.skip(ctx, req, a, "the token has no such claim", trace)
+				continue
+			}
+			if a.Op == rules.OpReplace {
+				*ops = append(*ops, inlinehook.ReplaceClaim(a.Claim, a.Value))
+			} else {
+				*ops = append(*ops, inlinehook.RemoveClaim(a.Claim))
+			}
+		case rules.OpAppend:
+			k := appendKey{a.Token, a.Claim}
+			if _, seen := appends[k]; !seen {
+				appendOrder = append(appendOrder, k)
+			}
+			appends[k] = append(appends[k], a.Value.([]any)...)
+		case rules.OpLifetime:
+			*ops = append(*ops, inlinehook.SetLifetime(int(a.Value.(int64))))
+		}
+	}
+	for _, k := range appendOrder {
+		tok, ops := req.Data.Identity, &idOps
+		if k.token == rules.AccessToken {
+			tok, ops = req.Data.Access, &accessOps
+		}
+		values := appends[k]
+		switch existing, ok := tok.Claims[k.claim]; {
+		case !ok:
+			*ops = append(*ops, inlinehook.AddClaim(k.claim, values))
+		case isList(existing):
+			for _, v := range values {
+				*ops = append(*ops, inlinehook.Add(inlinehook.ClaimPath(k.claim, "-"), v))
+			}
+		default:
+			e.skip(ctx, req, rules.Action{Rule: "append", Token: k.token, Claim: k.claim}, "the claim is not an array", trace)
 		}
 	}
 	resp := &inlinehook.Response{}
@@ -149,72 +452,26 @@ func (m *Mapper) Transform(ctx context.Context, req *inlinehook.TokenRequest) (*
 	if len(accessOps) > 0 {
 		resp.Commands = append(resp.Commands, inlinehook.PatchAccess(accessOps...))
 	}
-	return resp, nil
+	return resp
 }
 
-func (m *Mapper) lookupKey(req *inlinehook.TokenRequest) string {
-	for _, k := range m.Keys {
-		if s := k.value(req); s != "" {
-			return s
-		}
-	}
-	return ""
+type appendKey struct {
+	token rules.Token
+	claim string
 }
 
-// ParseLookupKey returns the extractor for a lookup source named as in the
-// configuration: data.context.user.profile.login, data.context.user.id,
-// data.context.session.login, data.context.protocol.client.id,
-// data.identity.claims.NAME or data.access.claims.NAME.
-func ParseLookupKey(source string) (LookupKey, error) {
-	k := LookupKey{source: source}
-	switch source {
-	case "data.context.user.profile.login":
-		k.parts.User = true
-		k.value = func(r *inlinehook.TokenRequest) string {
-			if u := r.Data.Context.User; u != nil {
-				return u.Profile.Login
-			}
-			return ""
-		}
-	case "data.context.user.id":
-		k.parts.User = true
-		k.value = func(r *inlinehook.TokenRequest) string {
-			if u := r.Data.Context.User; u != nil {
-				return u.ID
-			}
-			return ""
-		}
-	case "data.context.session.login":
-		k.parts.Session = true
-		k.value = func(r *inlinehook.TokenRequest) string {
-			if s := r.Data.Context.Session; s != nil {
-				return s.Login
-			}
-			return ""
-		}
-	case "data.context.protocol.client.id":
-		k.parts.Protocol = true
-		k.value = (*inlinehook.TokenRequest).ClientID
-	default:
-		if name, ok := strings.CutPrefix(source, "data.identity.claims."); ok && name != "" {
-			k.parts.Claims = []string{name}
-			k.value = func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Identity, name) }
-		} else if name, ok := strings.CutPrefix(source, "data.access.claims."); ok && name != "" {
-			k.parts.Claims = []string{name}
-			k.value = func(r *inlinehook.TokenRequest) string { return stringClaim(r.Data.Access, name) }
-		} else {
-			return LookupKey{}, fmt.Errorf("unknown lookup source %q", source)
-		}
-	}
-	return k, nil
+func isList(v any) bool {
+	_, ok := v.([]any)
+	return ok
 }
 
-func stringClaim(t *inlinehook.Token, name string) string {
-	if t == nil {
-		return ""
+func (e *Engine) skip(ctx context.Context, req *inlinehook.TokenRequest, a rules.Action, why string, trace *Trace) {
+	if trace != nil {
+		trace.Skipped = append(trace.Skipped, fmt.Sprintf("rule %q: %s %s of the %s token: %s", a.Rule, a.Op, a.Claim, a.Token, why))
 	}
-	s, _ := t.Claims.String(name)
-	return s
+	e.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "op left out", slog.String("event_id", req.EventID),
+		slog.String("rule", a.Rule), slog.String("token", a.Token.String()), slog.String("claim", a.Claim),
+		slog.String("reason", why))
 }
 
 // ClaimNames returns the names of the claims a response sets or removes, per

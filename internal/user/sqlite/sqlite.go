@@ -319,7 +319,28 @@ func (s *Store) Import(ctx context.Context, users []user.User, opts user.ImportO
 
 // importTx writes the users in one transaction: full batches through one
 // prepared statement, then the remainder through a statement of its size.
+//
+// The users go in key order, whatever the order of the slice. The table is
+// a B-tree on the key: in key order each batch lands on the pages the last
+// one left in the cache, where in file order (an export sorted by anything
+// else) nearly every row dirties a page of its own, which SQLite's small
+// page cache spills to the WAL again and again. A million shuffled users
+// took two to three times as long unsorted, with 1.7 times the disk
+// writes; sorting them takes a third of a second. Keys are unique
+// (EncodeImport checked), so the order changes nothing else.
 func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte, opts user.ImportOptions) error {
+	// Sorting the keys beside their index, not the indexes alone, spares
+	// a trip through users per comparison: half the time for a million.
+	type keyed struct {
+		key string
+		i   int
+	}
+	order := make([]keyed, len(users))
+	for i := range users {
+		order[i] = keyed{users[i].Key, i}
+	}
+	slices.SortFunc(order, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -330,10 +351,10 @@ func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte,
 	args := make([]any, 0, 1+2*importBatch)
 	exec := func(stmt *sql.Stmt, from, to int) error {
 		args = append(args[:0], now)
-		for i := from; i < to; i++ {
+		for _, u := range order[from:to] {
 			// string: a []byte would be a BLOB, which the STRICT
 			// table refuses for a TEXT column.
-			args = append(args, users[i].Key, string(attrs[i]))
+			args = append(args, u.key, string(attrs[u.i]))
 		}
 		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return err
@@ -371,14 +392,21 @@ func (s *Store) importTx(ctx context.Context, users []user.User, attrs [][]byte,
 // upsertSQL returns an INSERT of n users that replaces the attributes and
 // update time of keys already stored and keeps their creation time.
 // Parameter 1 is the time, then each user's key and attributes.
+//
+// Only the time is numbered (?1); the keys and attributes are bare ?s,
+// which SQLite numbers on from the largest number so far, so the first
+// user's are 2 and 3. Numbered parameters cost at every execution: the
+// driver asks SQLite each parameter's name, a linear search through the
+// statement's numbered ones, which made binding a batch of ?NNN quadratic
+// (a tenth of a million-user import).
 func upsertSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO users (key, attributes, created_at, updated_at) VALUES `)
+	b.WriteString(`INSERT INTO users (created_at, updated_at, key, attributes) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "(?%d, ?%d, ?1, ?1)", 2*i+2, 2*i+3)
+		b.WriteString("(?1, ?1, ?, ?)")
 	}
 	b.WriteString(` ON CONFLICT (key) DO UPDATE SET attributes = excluded.attributes, updated_at = excluded.updated_at`)
 	return b.String()

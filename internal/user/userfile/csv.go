@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/tokenhook/tokenhook/internal/user"
 )
@@ -19,6 +21,9 @@ const (
 func readCSV(data []byte, c *collector) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1 // checked here, for a clearer message
+	// The fields of each row are copied into its user (as substrings of
+	// one string per row); the []string itself need not be new each time.
+	r.ReuseRecord = true
 
 	header, err := r.Read()
 	if err == io.EOF {
@@ -29,6 +34,7 @@ func readCSV(data []byte, c *collector) {
 		csvSyntaxError(c, err)
 		return
 	}
+	header = slices.Clone(header) // the next Read reuses the slice
 	headerLine, _ := r.FieldPos(0)
 	keyCol := -1
 	columns := make(map[string]bool, len(header))
@@ -56,6 +62,10 @@ func readCSV(data []byte, c *collector) {
 	if len(c.errs) > 0 {
 		return // rows cannot be read against a broken header
 	}
+	validName := make([]bool, len(header))
+	for i, name := range header {
+		validName[i] = utf8.ValidString(name)
+	}
 
 	for {
 		record, err := r.Read()
@@ -72,12 +82,14 @@ func readCSV(data []byte, c *collector) {
 			continue
 		}
 		attrs := make(map[string]any, len(record)-1)
+		encodes := true // every attribute a string of valid UTF-8, named so
 		for i, v := range record {
 			if i != keyCol && v != "" {
 				attrs[header[i]] = v
+				encodes = encodes && validName[i] && utf8.ValidString(v)
 			}
 		}
-		c.add(line, user.User{Key: record[keyCol], Attributes: attrs})
+		c.add(line, user.User{Key: record[keyCol], Attributes: attrs}, encodes)
 	}
 }
 

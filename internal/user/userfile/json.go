@@ -41,7 +41,7 @@ func readJSON(data []byte, c *collector) {
 			c.fail(line, err)
 			continue
 		}
-		c.add(line, u)
+		c.add(line, u, false)
 	}
 	if _, err := dec.ReadToken(); err != nil { // the closing ]
 		jsonSyntaxError(c, lines, 0, err)
@@ -84,7 +84,7 @@ func readJSONLines(data []byte, c *collector) {
 			c.fail(n, err)
 			continue
 		}
-		c.add(n, u)
+		c.add(n, u, false)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"reflect"
@@ -106,6 +107,7 @@ var readErrorCases = []struct {
 	{"csv key with spaces", CSV, "key,x\n\" a@example.com\"," + secret + "\n", `line 2: invalid user: key " a@example.com" has leading or trailing white space`},
 	{"csv key not UTF-8", CSV, "key,x\na\xff@example.com,1\n", "line 2: invalid user: key is not valid UTF-8"},
 	{"csv value not UTF-8", CSV, "key,x\na@example.com," + secret + "\xff\n", `line 2: invalid user: attribute "/x": text is not valid UTF-8`},
+	{"csv column name not UTF-8", CSV, "key,x\xff,y\na@example.com,,1\nb@example.com," + secret + ",2\n", "line 3: invalid user: attributes: text is not valid UTF-8"},
 	{"csv key too long", CSV, "key\n" + strings.Repeat("k", user.MaxKeyLen+1) + "\n", "line 2: invalid user: key is longer than 1024 bytes"},
 	{"csv line after a multi-line cell", CSV, "key,note\na@example.com,\"one\ntwo\"\n,x\n", "line 4: missing key"},
 	{"csv bare quote", CSV, "key,x\na@example.com,ab\"c\n", `line 2: column 17: bare " in non-quoted-field`},
@@ -472,4 +474,30 @@ func keys(users []user.User) []string {
 		ks = append(ks, u.Key)
 	}
 	return ks
+}
+
+// BenchmarkRead measures reading 100k users, a tenth of the million that
+// `users import` must handle.
+func BenchmarkRead(b *testing.B) {
+	const n = 100_000
+	var csvIn, jsonlIn bytes.Buffer
+	csvIn.WriteString("login,patientId,groups\n")
+	for i := range n {
+		fmt.Fprintf(&csvIn, "user%07d@example.com,%d,patients;research\n", i, 100_000+i)
+		fmt.Fprintf(&jsonlIn, `{"key":"user%07d@example.com","attributes":{"patientId":"%d","groups":"patients;research"}}`+"\n", i, 100_000+i)
+	}
+	for _, tt := range []struct {
+		format Format
+		in     []byte
+	}{{CSV, csvIn.Bytes()}, {JSONLines, jsonlIn.Bytes()}} {
+		b.Run(string(tt.format), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				users, err := Read(bytes.NewReader(tt.in), tt.format)
+				if err != nil || len(users) != n {
+					b.Fatalf("Read: %d users, %v", len(users), err)
+				}
+			}
+		})
+	}
 }

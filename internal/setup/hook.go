@@ -1,0 +1,222 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tokenhook/tokenhook/inlinehook"
+	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/rules"
+	"github.com/tokenhook/tokenhook/internal/tokenhook"
+	"github.com/tokenhook/tokenhook/internal/user"
+	"github.com/tokenhook/tokenhook/internal/user/cache"
+)
+
+// ShorthandLookup names the lookup the claims shorthand (lookup_keys and
+// mappings) defines, unless the configuration's lookups define one of
+// that name themselves.
+const ShorthandLookup = "user"
+
+// RuleSpec returns the rules cfg configures: its lookups and rules, after
+// those the claims shorthand stands for — a lookup named user keyed by the
+// first non-empty of claims.lookup_keys, and one rule per mapping copying
+// an attribute of that record into a claim (left out when the record or
+// the attribute is missing). Invalid mappings are left out: Validate
+// reports them.
+func RuleSpec(cfg config.Config) rules.Spec {
+	spec := rules.Spec{Lookups: cfg.Lookups}
+	var mappings []rules.RuleSpec
+	for i, m := range cfg.Claims.Mappings {
+		if m.Claim == "" || m.Attribute == "" || !m.ValidToken() {
+			continue
+		}
+		mappings = append(mappings, rules.RuleSpec{
+			Name:  fmt.Sprintf("claims.mappings[%d] %s", i, m.Claim),
+			Token: m.Token,
+			Claim: m.Claim,
+			Value: fmt.Sprintf("%s[?%q]", ShorthandLookup, m.Attribute),
+		})
+	}
+	defined := false
+	for _, l := range cfg.Lookups {
+		defined = defined || l.Name == ShorthandLookup
+	}
+	if len(mappings) > 0 && !defined {
+		if key := lookupKeyExpr(cfg.Claims.LookupKeys); key != "" {
+			spec.Lookups = append([]rules.LookupSpec{{Name: ShorthandLookup, Key: key}}, spec.Lookups...)
+		}
+	}
+	spec.Rules = append(mappings, cfg.Rules...)
+	return spec
+}
+
+// lookupKeyExpr is the CEL expression of the first non-empty string among
+// the lookup sources, "" when none is valid.
+func lookupKeyExpr(sources []string) string {
+	expr := `""`
+	for i := len(sources) - 1; i >= 0; i-- {
+		s := sourceExpr(sources[i])
+		if s == "" {
+			continue
+		}
+		if expr == `""` {
+			expr = s
+		} else {
+			expr = fmt.Sprintf("%s != \"\" ? %s : (%s)", s, s, expr)
+		}
+	}
+	if expr == `""` {
+		return ""
+	}
+	return expr
+}
+
+// sourceExpr is the CEL expression of one lookup source: a string, "" when
+// the request lacks it or it is not a string.
+func sourceExpr(src string) string {
+	switch src {
+	case config.SourceUserLogin, config.SourceUserID, config.SourceSessionLogin, config.SourceClientID:
+		return "request." + src
+	}
+	for _, prefix := range []string{config.SourceIdentityClaims, config.SourceAccessClaims} {
+		name, ok := strings.CutPrefix(src, prefix)
+		if !ok || name == "" {
+			continue
+		}
+		claims := "request." + strings.TrimSuffix(prefix, ".")
+		// has() keeps the partial decode to this one claim; a name that is
+		// not an identifier needs the in operator, which decodes them all.
+		present := fmt.Sprintf("%q in %s", name, claims)
+		value := fmt.Sprintf("%s[%q]", claims, name)
+		if isIdent(name) {
+			present, value = fmt.Sprintf("has(%s.%s)", claims, name), claims+"."+name
+		}
+		return fmt.Sprintf("(%s && type(%s) == string ? string(%s) : \"\")", present, value, value)
+	}
+	return ""
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// CompileRules compiles cfg's rules against Okta's reserved claims.
+func CompileRules(cfg config.Config) (*rules.Program, error) {
+	return rules.Compile(RuleSpec(cfg), tokenhook.RulesEnv(inlinehook.Rules{}, cfg.Policy.MaxRuleCost))
+}
+
+// Finder returns what the core looks records up in: the cache cfg
+// configures in front of store, or the store itself.
+func Finder(cfg config.Config, store cache.Getter) (tokenhook.Finder, *cache.Cache) {
+	k := cfg.Cache
+	if !k.Enabled {
+		return storeFinder{store}, nil
+	}
+	staleFor := k.StaleFor
+	if staleFor == 0 {
+		staleFor = -1 // the configuration's zero turns stale serving off; the cache's zero is its default
+	}
+	c := cache.New(store, cache.Config{
+		TTL: k.TTL, NegativeTTL: k.NegativeTTL, StaleFor: staleFor, MaxEntries: k.MaxEntries,
+		// The core bounds its wait for each lookup by the same timeout; this
+		// bounds the load itself, for a store that ignores its context.
+		LoadTimeout: cfg.Policy.StoreTimeout,
+	})
+	return cacheFinder{c}, c
+}
+
+// storeFinder looks records up in the store directly.
+type storeFinder struct{ store cache.Getter }
+
+func (f storeFinder) Find(ctx context.Context, key string) (tokenhook.Record, error) {
+	u, err := f.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		return tokenhook.Record{}, nil
+	case err != nil:
+		return tokenhook.Record{}, err
+	}
+	return tokenhook.Record{Attributes: u.Attributes, Found: true}, nil
+}
+
+// cacheFinder looks records up through the cache.
+type cacheFinder struct{ cache *cache.Cache }
+
+func (f cacheFinder) Find(ctx context.Context, key string) (tokenhook.Record, error) {
+	r, err := f.cache.Lookup(ctx, key)
+	if err != nil || !r.Found {
+		return tokenhook.Record{Stale: r.Stale}, err
+	}
+	return tokenhook.Record{Attributes: r.User.Attributes, Found: true, Stale: r.Stale}, nil
+}
+
+// Peek implements tokenhook.Peeker: a fresh cache entry, with no store call.
+func (f cacheFinder) Peek(key string) (tokenhook.Record, bool) {
+	r, ok := f.cache.Peek(key)
+	if !ok || !r.Found {
+		return tokenhook.Record{}, ok
+	}
+	return tokenhook.Record{Attributes: r.User.Attributes, Found: true}, true
+}
+
+// Transformer builds the core over finder: cfg's rules, and its policy.
+func Transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger) (*tokenhook.Engine, error) {
+	program, err := CompileRules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return tokenhook.New(tokenhook.Config{
+		Program:        program,
+		Finder:         finder,
+		Budget:         cfg.Policy.Budget,
+		StoreTimeout:   cfg.Policy.StoreTimeout,
+		FailureSummary: cfg.Policy.FailureSummary,
+		Logger:         logger,
+	})
+}
+
+// Hook is the hook server's parts, wired from one configuration: what
+// `tokenhook serve` and the demo run.
+type Hook struct {
+	// Handler serves the hook path and /healthz.
+	Handler http.Handler
+	// Store is the users store the handler reads; Close closes it.
+	Store user.Store
+	// Cache is the cache in front of the store, nil when it is off.
+	Cache *cache.Cache
+	// GeneratedSecret is the secret generated for this run when none is
+	// configured ("" otherwise); the caller prints it once, never logs it.
+	GeneratedSecret string
+}
+
+// NewHook opens the store and builds the authenticator, the cache, the core
+// and the handler for cfg.
+func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook, error) {
+	auth, generated, err := Authenticator(cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, cfg.Store.DSN)
+	if err != nil {
+		return nil, err
+	}
+	finder, c := Finder(cfg, store)
+	transformer, err := Transformer(cfg, finder, logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &Hook{Handler: Handler(cfg, auth, transformer, logger), Store: store, Cache: c, GeneratedSecret: generated}, nil
+}
+
+// Close releases the store.
+func (h *Hook) Close() error { return h.Store.Close() }
