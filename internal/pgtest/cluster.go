@@ -345,6 +345,14 @@ func leftover(dir string) bool {
 	}
 	// Signal 0 checks that the process exists; EPERM means it does, as
 	// another user's.
-	err = syscall.Kill(pid, 0)
-	return errors.Is(err, syscall.ESRCH)
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	// A zombie exists too, until its parent reaps it, but it is dead.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, after, _ := bytes.Cut(stat, []byte(") ")) // after "pid (comm) "
+	return len(after) > 0 && after[0] == 'Z'
 }

@@ -2,13 +2,16 @@ package setup_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -268,5 +271,76 @@ rules:
 	// sub is Okta's to keep in ID tokens, the hook's to change in access tokens.
 	if strings.Contains(err.Error(), `"sub"`) {
 		t.Errorf("sub in the access token refused:\n%v", err)
+	}
+}
+
+// slowStore wraps a store; while slow is set its Get waits for its context
+// (a store that hangs), and while down is set it fails at once.
+type slowStore struct {
+	user.Store
+	slow, down atomic.Bool
+}
+
+func (s *slowStore) Get(ctx context.Context, key string) (*user.User, error) {
+	switch {
+	case s.slow.Load():
+		<-ctx.Done()
+		return nil, ctx.Err()
+	case s.down.Load():
+		return nil, errors.New("connection refused")
+	}
+	return s.Store.Get(ctx, key)
+}
+
+// TestSlowAndFailingStore wires the real handler, cache and policy over a
+// store that hangs, then fails: answers stay inside the budget, cached
+// users keep their claims (stale), others get none.
+func TestSlowAndFailingStore(t *testing.T) {
+	ctx := t.Context()
+	mem, err := setup.OpenStore(ctx, "memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if err := mem.Import(ctx, []user.User{{Key: "jessie.smith@example.com", Attributes: map[string]any{"patientId": "1235"}}}, user.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	store := &slowStore{Store: mem}
+	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret",
+		"TOKENHOOK_CACHE_TTL=50ms", "TOKENHOOK_CACHE_NEGATIVE_TTL=50ms", "TOKENHOOK_POLICY_STORE_TIMEOUT=150ms", "TOKENHOOK_POLICY_BUDGET=300ms"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, _, _ := setup.Authenticator(cfg.Auth)
+	finder, _ := setup.Finder(cfg, store)
+	logger := setup.NewLogger(discard{}, cfg.Log)
+	tr, err := setup.Transformer(cfg, finder, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := setup.Handler(cfg, auth, tr, logger)
+	post := func(login string) (int, string, time.Duration) {
+		body := strings.ReplaceAll(fixture(t), "jessie.smith@example.com", login)
+		req := httptest.NewRequest("POST", "/hooks/okta/token", strings.NewReader(body))
+		req.Header.Set("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(w, req)
+		return w.Code, w.Body.String(), time.Since(start)
+	}
+	if code, body, _ := post("jessie.smith@example.com"); code != 200 || !strings.Contains(body, "1235") {
+		t.Fatalf("warm-up: %d %s", code, body)
+	}
+	for _, mode := range []string{"slow", "down"} {
+		store.slow.Store(mode == "slow")
+		store.down.Store(mode == "down")
+		time.Sleep(60 * time.Millisecond) // past the TTL
+		if code, body, took := post("jessie.smith@example.com"); code != 200 || !strings.Contains(body, "1235") || took > time.Second {
+			t.Errorf("%s store, a cached user: %d %s in %s; want the stale claim", mode, code, body, took)
+		}
+		if code, body, took := post("kim.sato@example.com"); code != 204 || took > time.Second {
+			t.Errorf("%s store, an unknown user: %d %s in %s; want 204 within the budget", mode, code, body, took)
+		}
 	}
 }

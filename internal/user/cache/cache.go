@@ -270,7 +270,9 @@ func (c *Cache) shardFor(key string) *shard {
 // the values of the context of the lookup that started it but not its
 // cancellation, and is bounded by Config.LoadTimeout instead, so one caller
 // giving up does not fail the others. A caller whose ctx ends while it waits
-// gets ctx's error at once; the call goes on for the others.
+// gets the key's last value, marked stale, when there is one within
+// Config.StaleFor (as a failed load would), else ctx's error, at once; the
+// call goes on for the others.
 //
 // A not-found answer is a Result with Found false and a nil error. When the
 // store call fails (an error other than user.ErrNotFound, or the timeout)
@@ -370,8 +372,29 @@ func (c *Cache) miss(ctx context.Context, s *shard, key string) (Result, error) 
 		}
 		return cl.res, cl.err
 	case <-ctx.Done():
+		// A caller that cannot wait any longer for a slow store is served
+		// the last value known, as a failed load would serve it: a store
+		// that hangs must cost no more than one that fails.
+		if res, ok := c.staleValue(s, key); ok {
+			c.staleServed.Add(1)
+			return res, nil
+		}
 		return Result{}, ctx.Err()
 	}
+}
+
+// staleValue returns the key's last value, marked stale, when it is less
+// than StaleFor past its freshness.
+func (c *Cache) staleValue(s *shard, key string) (Result, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := s.nodes[key]
+	if n == nil || !c.now().Before(n.stale) {
+		return Result{}, false
+	}
+	res := n.res
+	res.Stale = true
+	return res, true
 }
 
 // load makes the store call of cl and finishes cl with its answer, or with a

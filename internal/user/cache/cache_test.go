@@ -997,3 +997,41 @@ func TestPeek(t *testing.T) {
 		t.Errorf("%d store calls, want the Lookup's only", n)
 	}
 }
+
+// TestSlowStoreServesStale pins that a store that hangs costs no more than
+// one that fails: a caller whose own deadline ends while the reload of an
+// expired key hangs gets the last value, marked stale, not an error.
+func TestSlowStoreServesStale(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var hang atomic.Bool
+		data := newTable(jessie())
+		store := &fakeStore{GetFn: func(ctx context.Context, key string) (*user.User, error) {
+			if hang.Load() {
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			return data.Get(ctx, key)
+		}}
+		c := cache.New(store, cache.Config{TTL: time.Second, LoadTimeout: 10 * time.Second})
+		key := jessie().Key
+		if _, err := c.Lookup(t.Context(), key); err != nil {
+			t.Fatal(err)
+		}
+		hang.Store(true)
+		time.Sleep(2 * time.Second) // expired, well within the default StaleFor
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		res, err := c.Lookup(ctx, key)
+		if err != nil || !res.Found || !res.Stale || time.Since(start) != 100*time.Millisecond {
+			t.Errorf("Lookup = %+v, %v after %s; want the stale user when the caller's 100ms end", res, err, time.Since(start))
+		}
+		if _, err := c.Lookup(ctx, "unknown@example.com"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a key never known: %v, want the caller's deadline", err)
+		}
+		if st := c.Stats(); st.StaleServed != 1 {
+			t.Errorf("StaleServed = %d, want 1", st.StaleServed)
+		}
+		time.Sleep(10 * time.Second) // let the hung load time out inside the bubble
+	})
+}
