@@ -82,7 +82,7 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 	f := cmd.Flags()
 	f.StringVarP(&flags.file, "config", "c", "", "YAML configuration file")
 	f.StringVar(&flags.listen, "listen", "", "address to listen on, host:port (default :8082)")
-	f.StringVar(&flags.store, "store", "", "users store DSN: sqlite:PATH or memory: (default sqlite:tokenhook.db)")
+	f.StringVar(&flags.store, "store", "", "users store DSN: sqlite:PATH, postgres://USER@HOST/DB or memory: (default sqlite:tokenhook.db)")
 	f.StringVar(&flags.logLevel, "log-level", "", "debug, info, warn or error (default info)")
 	f.StringVar(&flags.logFormat, "log-format", "", "text or json (default text)")
 	f.BoolVar(&flags.requireAuth, "require-auth", false, "refuse to start without a configured secret (production mode)")

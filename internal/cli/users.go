@@ -67,7 +67,7 @@ sqlite:tokenhook.db).`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&u.file, "config", "c", "", "YAML configuration file (for store.dsn)")
-	pf.StringVar(&u.store, "store", "", "users store DSN: sqlite:PATH or memory:")
+	pf.StringVar(&u.store, "store", "", "users store DSN: sqlite:PATH, postgres://USER@HOST/DB or memory:")
 	cmd.AddCommand(u.importCmd(), u.listCmd(), u.getCmd(), u.putCmd(), u.deleteCmd(), u.exportCmd())
 	return cmd
 }

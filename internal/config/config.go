@@ -320,7 +320,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Store.DSN == "" {
-		add("store.dsn: required (sqlite:PATH or memory:)")
+		add("store.dsn: required (sqlite:PATH, postgres://USER@HOST/DB or memory:)")
 	}
 	if c.Auth.Require && !c.Auth.Configured() {
 		add("auth.require: no secret configured (set auth.header or auth.basic, e.g. TOKENHOOK_AUTH_BASIC_USERNAME and TOKENHOOK_AUTH_BASIC_PASSWORD)")
