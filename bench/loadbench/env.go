@@ -12,15 +12,16 @@ import (
 )
 
 // describeEnvironment collects what the markdown report states about the run.
-func describeEnvironment(ctx context.Context, cfg config, root string, args []string, targets []prepared, gen generator) environment {
+func describeEnvironment(ctx context.Context, cfg config, root string, args []string, targets []prepared, gen generator, ws workspace) environment {
 	env := environment{
 		date:      time.Now(),
-		command:   commandLine(args),
+		command:   commandLine(redactArgs(args)),
 		goVersion: strings.TrimPrefix(runtime.Version(), "go"),
 		cpuModel:  cpuModel(),
 		cpus:      runtime.NumCPU(),
 		kernel:    firstLine(output(ctx, "uname", "-r")),
 		body:      cfg.bodyFile,
+		postgres:  ws.shared.postgresInfo,
 	}
 	if rel, err := filepath.Rel(root, cfg.bodyFile); err == nil && !strings.HasPrefix(rel, "..") {
 		env.body = rel

@@ -5,7 +5,9 @@
 //     reading the request (bench/peers/fixed), the ceiling for any Go hook;
 //   - express: Okta's token inline hook guide sample in Node/Express
 //     (bench/peers/express), what people would otherwise run;
-//   - tokenhook: `tokenhook serve` with a SQLite store of imported users.
+//   - tokenhook: `tokenhook serve` with a SQLite store of imported users,
+//     and variants of it: SQLite and PostgreSQL stores of a thousand and a
+//     million users with the cache off, and a configuration of 20 rules.
 //
 // Every target gets a fresh process per concurrency level, pinned to one CPU
 // (GOMAXPROCS=1 for Go), and must answer the benchmark request with the right
@@ -48,6 +50,7 @@ type config struct {
 	bodyFile  string
 	bodySize  int
 	usersCSV  string
+	postgres  string // URL of a PostgreSQL server; "" for a throwaway cluster
 	serverCPU int
 	genCPU    int
 	nice      int  // scheduling niceness of targets and generator
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	cfg, err := parseFlags(args, root, stderr)
+	cfg, err := parseFlags(args, root, os.Getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -112,7 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	if err != nil {
 		return err
 	}
-	ws := workspace{root: root, tmp: tmp, usersCSV: cfg.usersCSV}
+	ws := newWorkspace(root, tmp, cfg)
+	defer ws.cleanup() // before the scratch directory goes
 	b := newBench(cfg, ws, gen, body, stderr)
 	ready, unavailable := b.prepareAll(ctx, specs)
 	if len(ready) == 0 {
@@ -123,7 +127,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		gen.name(), cfg.serverCPU, cfg.genCPU, cfg.nice, cfg.warmup, cfg.duration, cfg.runs)
 	runs, runErr := b.runAll(ctx, ready)
 
-	rep := report{cfg: cfg, env: describeEnvironment(ctx, cfg, root, args, ready, gen), generator: gen.name(),
+	rep := report{cfg: cfg, env: describeEnvironment(ctx, cfg, root, args, ready, gen, ws), generator: gen.name(),
 		runs: runs, unavailable: unavailable}
 	if err := rep.writeText(stdout); err != nil {
 		return err
@@ -143,12 +147,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	return nil
 }
 
-// parseFlags reads the command line into a config, checking its bounds.
-func parseFlags(args []string, root string, stderr io.Writer) (config, error) {
+// parseFlags reads the command line into a config, checking its bounds;
+// getenv gives the environment's defaults.
+func parseFlags(args []string, root string, getenv func(string) string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	targets := fs.String("targets", "fixed,express,tokenhook", "comma-separated targets to measure: fixed, express, tokenhook")
+	targets := fs.String("targets", defaultTargets, "comma-separated targets to measure, or all: "+strings.Join(targetNames(), ", "))
 	conns := fs.String("c", "1,16,64", "comma-separated numbers of concurrent connections")
 	fs.DurationVar(&cfg.duration, "d", 10*time.Second, "measured duration of each run (at most "+maxDuration.String()+")")
 	fs.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "warm-up before each measured run (0 for none)")
@@ -156,6 +161,7 @@ func parseFlags(args []string, root string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.markdown, "markdown", "", "also write the results as a markdown section to this file")
 	fs.StringVar(&cfg.bodyFile, "body", filepath.Join(root, "bench", "testdata", "request.json"), "request body to send")
 	fs.StringVar(&cfg.usersCSV, "users", filepath.Join(root, "bench", "testdata", "users.csv"), "users to import into tokenhook's store")
+	fs.StringVar(&cfg.postgres, "postgres", getenv(envPostgres), "URL of a PostgreSQL server where loadbench may CREATE DATABASE, for the tokenhook-pg targets (default $"+envPostgres+"; without either, a throwaway cluster from the installed server binaries)")
 	fs.IntVar(&cfg.serverCPU, "server-cpu", 0, "CPU the targets are pinned to")
 	fs.IntVar(&cfg.genCPU, "gen-cpu", 1, "CPU the load generator is pinned to")
 	fs.IntVar(&cfg.nice, "nice", -20, "niceness of targets and generator, so that other work on the machine disturbs them less (0: leave as is; negative needs root)")
@@ -168,6 +174,14 @@ func parseFlags(args []string, root string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	cfg.targets = splitList(*targets)
+	if _, err := selectTargets(targetSpecs(), cfg.targets); err != nil {
+		return cfg, fmt.Errorf("-targets: %w", err)
+	}
+	if cfg.postgres != "" {
+		if err := checkPostgresURL(cfg.postgres); err != nil {
+			return cfg, err
+		}
+	}
 	var err error
 	if cfg.conns, err = parseConns(*conns); err != nil {
 		return cfg, err

@@ -187,24 +187,33 @@ func processCPU(pid int) (time.Duration, error) {
 
 // parseStatCPU adds utime and stime (fields 14 and 15) of /proc/PID/stat.
 func parseStatCPU(stat []byte) (time.Duration, error) {
+	own, _, err := parseStatTimes(stat)
+	return own, err
+}
+
+// parseStatTimes reads a process's own CPU time, utime+stime (fields 14 and
+// 15) of /proc/PID/stat, and that of its children that have exited and been
+// waited for, cutime+cstime (fields 16 and 17).
+func parseStatTimes(stat []byte) (own, children time.Duration, err error) {
 	s := string(stat)
 	i := strings.LastIndexByte(s, ')') // the command name may hold spaces
 	if i < 0 {
-		return 0, errors.New("malformed /proc/PID/stat")
+		return 0, 0, errors.New("malformed /proc/PID/stat")
 	}
 	fields := strings.Fields(s[i+1:]) // fields[0] is field 3 (state)
-	if len(fields) < 13 {
-		return 0, errors.New("short /proc/PID/stat")
+	if len(fields) < 15 {
+		return 0, 0, errors.New("short /proc/PID/stat")
 	}
-	var ticks int64
-	for _, f := range fields[11:13] {
+	var ticks [4]int64
+	for j, f := range fields[11:15] {
 		n, err := strconv.ParseInt(f, 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("/proc/PID/stat: %w", err)
+			return 0, 0, fmt.Errorf("/proc/PID/stat: %w", err)
 		}
-		ticks += n
+		ticks[j] = n
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	tick := time.Second / clockTicks
+	return time.Duration(ticks[0]+ticks[1]) * tick, time.Duration(ticks[2]+ticks[3]) * tick, nil
 }
 
 // cpuBusy is the time CPU cpu has spent busy (not idle or waiting for I/O)
@@ -272,6 +281,9 @@ func runQuiet(ctx context.Context, c command) error {
 	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Dir = c.dir
+	// A daemon it starts (pg_ctl's server) must not keep Wait waiting for
+	// the output pipe.
+	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s: %w\n%s", strings.Join(c.argv, " "), err, strings.TrimSpace(string(out)))

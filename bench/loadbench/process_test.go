@@ -49,3 +49,15 @@ func TestPinnedArgv(t *testing.T) {
 		t.Errorf("pinnedArgv without nice = %q", got)
 	}
 }
+
+func TestParseStatTimes(t *testing.T) {
+	// utime 250, stime 50, cutime 700, cstime 300 ticks.
+	stat := "4242 (postgres) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 700 300 20 0 7 0\n"
+	own, children, err := parseStatTimes([]byte(stat))
+	if err != nil || own != 3*time.Second || children != 10*time.Second {
+		t.Errorf("parseStatTimes = %v, %v, %v; want 3s, 10s", own, children, err)
+	}
+	if _, _, err := parseStatTimes([]byte("1 (x) S 1 2 3")); err == nil {
+		t.Error("short stat accepted")
+	}
+}

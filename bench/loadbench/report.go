@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -29,6 +30,7 @@ type environment struct {
 	node      string // node --version, or "" when not used
 	wrk       string // wrk's version, or "" when not used
 	body      string // the request body's file, relative to the module when inside it
+	postgres  string // the PostgreSQL server of the tokenhook-pg targets, or ""
 }
 
 // report is everything a benchmark produced.
@@ -40,48 +42,107 @@ type report struct {
 	unavailable map[string]error
 }
 
-// ratios compares tokenhook with the peers at one concurrency.
+// ratios compares a tokenhook target with the peers at one concurrency.
 type ratios struct {
+	target                   string
 	conns                    int
 	rpsOfFixed, rpsOfExpress float64 // 0 when a peer is missing
 	p99OfFixed               float64
 	valid                    bool // every run involved is valid
 }
 
-// ratiosFor computes tokenhook's ratios to the peers per concurrency. Each
-// ratio is computed within a round, between runs measured minutes apart at
-// most, and the median over the rounds is reported: the machine's speed
-// drifts more between rounds than the targets differ within one.
-func ratiosFor(runs []result) []ratios {
-	type key struct {
-		target       string
-		conns, round int
-	}
-	byKey := map[key]result{}
+// baselineRatios compares a target with its baseline (the target it differs
+// from in one respect) at one concurrency.
+type baselineRatios struct {
+	target, baseline string
+	conns            int
+	rps, p50, p99    float64 // the target's over the baseline's
+	valid            bool
+}
+
+// pairing holds the runs by target, concurrency and round.
+type pairing map[pairKey]result
+
+type pairKey struct {
+	target       string
+	conns, round int
+}
+
+func pairRuns(runs []result) pairing {
+	p := pairing{}
 	for _, r := range runs {
-		byKey[key{r.target, r.conns, r.round}] = r
+		p[pairKey{r.target, r.conns, r.round}] = r
 	}
+	return p
+}
+
+// ratio is the median over the rounds of f(a's run, b's run) at conns, the
+// ratio taken within each round, between runs minutes apart at most: the
+// machine's speed drifts more between rounds than the targets differ within
+// one. valid is false when a run involved is invalid; ok when a round had
+// both targets.
+func (p pairing) ratio(runs []result, a, b string, conns int, f func(x, y result) float64) (med float64, valid, ok bool) {
+	valid = true
+	var xs []float64
+	for _, x := range runs {
+		if x.target != a || x.conns != conns {
+			continue
+		}
+		valid = valid && x.valid()
+		if y, found := p[pairKey{b, conns, x.round}]; found {
+			xs = append(xs, f(x, y))
+			valid = valid && y.valid()
+		}
+	}
+	return median(xs), valid, len(xs) > 0
+}
+
+func rpsRatio(x, y result) float64 { return divide(x.load.rps(), y.load.rps()) }
+func p50Ratio(x, y result) float64 { return divide(float64(x.load.p50), float64(y.load.p50)) }
+func p99Ratio(x, y result) float64 { return divide(float64(x.load.p99), float64(y.load.p99)) }
+
+// ratiosFor computes each compared target's ratios to the peers per
+// concurrency, in the target table's order.
+func ratiosFor(runs []result) []ratios {
+	p := pairRuns(runs)
 	var out []ratios
-	for _, conns := range levels(runs, "tokenhook") {
-		rs := ratios{conns: conns, valid: true}
-		var ofFixed, ofExpress, p99s []float64
-		for _, th := range runs {
-			if th.target != "tokenhook" || th.conns != conns {
+	for _, t := range targetSpecs() {
+		if !t.compared {
+			continue
+		}
+		for _, conns := range levels(runs, t.name) {
+			rs := ratios{target: t.name, conns: conns}
+			var v1, v2, v3 bool
+			rs.rpsOfFixed, v1, _ = p.ratio(runs, t.name, "fixed", conns, rpsRatio)
+			rs.p99OfFixed, v2, _ = p.ratio(runs, t.name, "fixed", conns, p99Ratio)
+			rs.rpsOfExpress, v3, _ = p.ratio(runs, t.name, "express", conns, rpsRatio)
+			rs.valid = v1 && v2 && v3
+			out = append(out, rs)
+		}
+	}
+	return out
+}
+
+// baselineRatiosFor computes each target's ratios to its baseline, where
+// both were measured.
+func baselineRatiosFor(runs []result) []baselineRatios {
+	p := pairRuns(runs)
+	var out []baselineRatios
+	for _, t := range targetSpecs() {
+		if t.baseline == "" {
+			continue
+		}
+		for _, conns := range levels(runs, t.name) {
+			br := baselineRatios{target: t.name, baseline: t.baseline, conns: conns}
+			var v1, v2, v3, ok bool
+			if br.rps, v1, ok = p.ratio(runs, t.name, t.baseline, conns, rpsRatio); !ok {
 				continue
 			}
-			rs.valid = rs.valid && th.valid()
-			if f, ok := byKey[key{"fixed", conns, th.round}]; ok {
-				ofFixed = append(ofFixed, divide(th.load.rps(), f.load.rps()))
-				p99s = append(p99s, divide(float64(th.load.p99), float64(f.load.p99)))
-				rs.valid = rs.valid && f.valid()
-			}
-			if e, ok := byKey[key{"express", conns, th.round}]; ok {
-				ofExpress = append(ofExpress, divide(th.load.rps(), e.load.rps()))
-				rs.valid = rs.valid && e.valid()
-			}
+			br.p50, v2, _ = p.ratio(runs, t.name, t.baseline, conns, p50Ratio)
+			br.p99, v3, _ = p.ratio(runs, t.name, t.baseline, conns, p99Ratio)
+			br.valid = v1 && v2 && v3
+			out = append(out, br)
 		}
-		rs.rpsOfFixed, rs.rpsOfExpress, rs.p99OfFixed = median(ofFixed), median(ofExpress), median(p99s)
-		out = append(out, rs)
 	}
 	return out
 }
@@ -142,15 +203,56 @@ func (rep report) rows() []result {
 	return rows
 }
 
+// measuredSpecs are the table's targets that have runs or were not
+// measured, in the table's order.
+func (rep report) measuredSpecs() []targetSpec {
+	var out []targetSpec
+	for _, t := range targetSpecs() {
+		_, unavailable := rep.unavailable[t.name]
+		if unavailable || slices.ContainsFunc(rep.runs, func(r result) bool { return r.target == t.name }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// hasDB reports whether any row reads a PostgreSQL server.
+func (rep report) hasDB() bool {
+	return slices.ContainsFunc(rep.runs, func(r result) bool { return r.hasDB })
+}
+
+// tableHeader names the results table's columns; withDB adds db CPU.
+func tableHeader(conns string, withDB bool) []string {
+	h := []string{"target", conns, "req/s", "p50", "p99", "errors", "peak RSS", "srv CPU", "others", "gen CPU"}
+	if withDB {
+		h = append(h, "db CPU")
+	}
+	return append(h, "check")
+}
+
+// tableCells are one row of the results table.
+func tableCells(r result, withDB bool) []string {
+	c := []string{r.target, strconv.Itoa(r.conns), fmt.Sprintf("%.0f", r.load.rps()),
+		fmtLatency(r.load.p50), fmtLatency(r.load.p99), strconv.FormatInt(r.load.errors(), 10),
+		fmtRSS(r.peakRSSKiB), fmtShare(r.serverCPU, r.load.elapsed),
+		fmtShare(r.otherCPU, r.load.elapsed), fmtShare(r.load.genCPU, r.load.elapsed)}
+	if withDB {
+		db := "–"
+		if r.hasDB {
+			db = fmtShare(r.dbCPU, r.load.elapsed)
+		}
+		c = append(c, db)
+	}
+	return append(c, validity(r))
+}
+
 // writeText prints the results table and tokenhook's ratios for a terminal.
 func (rep report) writeText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tconns\treq/s\tp50\tp99\terrors\tpeak RSS\tsrv CPU\tothers\tgen CPU\tcheck\t")
+	withDB := rep.hasDB()
+	fmt.Fprintln(tw, strings.Join(tableHeader("conns", withDB), "\t")+"\t")
 	for _, r := range rep.rows() {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
-			r.target, r.conns, r.load.rps(), fmtLatency(r.load.p50), fmtLatency(r.load.p99),
-			r.load.errors(), fmtRSS(r.peakRSSKiB), fmtShare(r.serverCPU, r.load.elapsed),
-			fmtShare(r.otherCPU, r.load.elapsed), fmtShare(r.load.genCPU, r.load.elapsed), validity(r))
+		fmt.Fprintln(tw, strings.Join(tableCells(r, withDB), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -160,19 +262,37 @@ func (rep report) writeText(w io.Writer) error {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "tokenhook relative to the peers (each ratio taken within a round, median over the rounds):")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "conns\treq/s vs fixed\treq/s vs express\tp99 vs fixed\t")
+		fmt.Fprintln(tw, "target\tconns\treq/s vs fixed\treq/s vs express\tp99 vs fixed\t")
 		for _, r := range rs {
 			note := ""
 			if !r.valid {
 				note = "(invalid rows)"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.conns, fmtRatio(r.rpsOfFixed), fmtRatio(r.rpsOfExpress),
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", r.target, r.conns, fmtRatio(r.rpsOfFixed), fmtRatio(r.rpsOfExpress),
 				fmtRatio(r.p99OfFixed), note)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintln(w, goalVerdict(rs))
+		for _, v := range goalVerdicts(rs) {
+			fmt.Fprintln(w, v)
+		}
+	}
+	if bs := baselineRatiosFor(rep.runs); len(bs) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "each variant relative to the one it differs from in one respect (within a round, median over the rounds):")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "target\tvs\tconns\treq/s\tp50\tp99\t")
+		for _, b := range bs {
+			note := ""
+			if !b.valid {
+				note = "(invalid rows)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", b.target, b.baseline, b.conns, fmtRatio(b.rps), fmtRatio(b.p50), fmtRatio(b.p99), note)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -196,11 +316,24 @@ func (rep report) writeProblems(w io.Writer, bullet string) {
 	}
 }
 
-// goalVerdict states whether tokenhook meets the project's goal at goalConns.
-func goalVerdict(rs []ratios) string {
-	i := slices.IndexFunc(rs, func(r ratios) bool { return r.conns == goalConns })
+// goalVerdicts states, for each target of the table with goal set that was
+// measured, whether it meets the project's goal at goalConns.
+func goalVerdicts(rs []ratios) []string {
+	var out []string
+	for _, t := range targetSpecs() {
+		if !t.goal || !slices.ContainsFunc(rs, func(r ratios) bool { return r.target == t.name }) {
+			continue
+		}
+		out = append(out, goalVerdict(t.name, rs))
+	}
+	return out
+}
+
+// goalVerdict states whether target meets the project's goal at goalConns.
+func goalVerdict(target string, rs []ratios) string {
+	i := slices.IndexFunc(rs, func(r ratios) bool { return r.target == target && r.conns == goalConns })
 	if i < 0 {
-		return fmt.Sprintf("goal (at %d connections): not measured", goalConns)
+		return fmt.Sprintf("goal of %s (at %d connections): not measured", target, goalConns)
 	}
 	r := rs[i]
 	check := func(ok bool, have bool) string {
@@ -213,8 +346,8 @@ func goalVerdict(rs []ratios) string {
 			return "NOT met"
 		}
 	}
-	verdict := fmt.Sprintf("goal at %d connections: rps >= %.2f x fixed: %s; p99 <= %.1f x fixed: %s; rps >= %.0f x express: %s",
-		goalConns,
+	verdict := fmt.Sprintf("goal of %s at %d connections: rps >= %.2f x fixed: %s; p99 <= %.1f x fixed: %s; rps >= %.0f x express: %s",
+		target, goalConns,
 		goalRPSOfFixed, check(r.rpsOfFixed >= goalRPSOfFixed, r.rpsOfFixed > 0),
 		goalP99OfFixed, check(r.p99OfFixed <= goalP99OfFixed, r.p99OfFixed > 0),
 		goalRPSOfExpress, check(r.rpsOfExpress >= goalRPSOfExpress, r.rpsOfExpress > 0))
@@ -243,24 +376,55 @@ func (rep report) writeMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, ") is pinned to CPU %d. Loopback only; closed loop over keep-alive connections.\n", rep.cfg.genCPU)
 	fmt.Fprintf(&b, "- Each row: a fresh target process, a %s warm-up, then %s measured. Request: `%s` (%d bytes), Basic auth; every target must answer 200 with the same patch before and after the load, or the row is marked invalid.\n",
 		rep.cfg.warmup, rep.cfg.duration, e.body, rep.cfg.bodySize)
+	b.WriteString("- Targets:")
+	for i, t := range rep.measuredSpecs() {
+		sep := ";"
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "%s `%s` (%s)", sep, t.name, t.about)
+	}
+	b.WriteString(".")
+	if e.postgres != "" {
+		fmt.Fprintf(&b, " The tokenhook-pg targets' server: %s.", e.postgres)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "- Targets and generator run at niceness %d. Each row is the median by requests/s of %d run(s).\n", rep.cfg.nice, rep.cfg.runs)
-	fmt.Fprintf(&b, "- Peak RSS is the target process's VmHWM; srv CPU is the target's CPU time over the measured run (100 %% = the whole core); others is CPU time other processes took on the target's core meanwhile (rows above %.0f %% are marked noisy); gen CPU is the generator's CPU time (rows where it is at least 90 %% while the target's is below are marked gen-bound: the generator, not the target, was the limit).\n\n", 100*noisyShare)
+	fmt.Fprintf(&b, "- Peak RSS is the target process's VmHWM; srv CPU is the target's CPU time over the measured run (100 %% = the whole core); others is CPU time other processes took on the target's core meanwhile (rows above %.0f %% are marked noisy); gen CPU is the generator's CPU time (rows where it is at least 90 %% while the target's is below are marked gen-bound: the generator, not the target, was the limit).", 100*noisyShare)
+	if rep.hasDB() {
+		b.WriteString(" db CPU is the CPU time of the PostgreSQL server's processes over the measured run, when loadbench runs the server (else ?).")
+	}
+	b.WriteString("\n\n")
 
-	b.WriteString("| target | connections | requests/s | p50 | p99 | errors | peak RSS | srv CPU | others | gen CPU | check |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|\n")
+	withDB := rep.hasDB()
+	header := tableHeader("connections", withDB)
+	header[2] = "requests/s"
+	align := []string{"---"}
+	for range header[1 : len(header)-1] {
+		align = append(align, "--:")
+	}
+	align = append(align, "---")
+	fmt.Fprintf(&b, "| %s |\n|%s|\n", strings.Join(header, " | "), strings.Join(align, "|"))
 	for _, r := range rep.rows() {
-		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %d | %s | %s | %s | %s | %s |\n",
-			r.target, r.conns, r.load.rps(), fmtLatency(r.load.p50), fmtLatency(r.load.p99),
-			r.load.errors(), fmtRSS(r.peakRSSKiB), fmtShare(r.serverCPU, r.load.elapsed),
-			fmtShare(r.otherCPU, r.load.elapsed), fmtShare(r.load.genCPU, r.load.elapsed), validity(r))
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(tableCells(r, withDB), " | "))
 	}
 	if rs := ratiosFor(rep.runs); len(rs) > 0 {
 		b.WriteString("\ntokenhook relative to the peers (each ratio taken within a round, median over the rounds):\n\n")
-		b.WriteString("| connections | requests/s vs fixed | requests/s vs express | p99 vs fixed |\n|--:|--:|--:|--:|\n")
+		b.WriteString("| target | connections | requests/s vs fixed | requests/s vs express | p99 vs fixed |\n|---|--:|--:|--:|--:|\n")
 		for _, r := range rs {
-			fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", r.conns, fmtRatio(r.rpsOfFixed), fmtRatio(r.rpsOfExpress), fmtRatio(r.p99OfFixed))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s |\n", r.target, r.conns, fmtRatio(r.rpsOfFixed), fmtRatio(r.rpsOfExpress), fmtRatio(r.p99OfFixed))
 		}
-		fmt.Fprintf(&b, "\n%s.\n", strings.ToUpper(goalVerdict(rs)[:1])+goalVerdict(rs)[1:])
+		b.WriteString("\n")
+		for _, v := range goalVerdicts(rs) {
+			fmt.Fprintf(&b, "- %s.\n", strings.ToUpper(v[:1])+v[1:])
+		}
+	}
+	if bs := baselineRatiosFor(rep.runs); len(bs) > 0 {
+		b.WriteString("\nEach variant relative to the one it differs from in one respect (within a round, median over the rounds):\n\n")
+		b.WriteString("| target | relative to | connections | requests/s | p50 | p99 |\n|---|---|--:|--:|--:|--:|\n")
+		for _, br := range bs {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s |\n", br.target, br.baseline, br.conns, fmtRatio(br.rps), fmtRatio(br.p50), fmtRatio(br.p99))
+		}
 	}
 	var problems strings.Builder
 	rep.writeProblems(&problems, "- ")

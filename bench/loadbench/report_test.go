@@ -24,13 +24,13 @@ func TestRatiosAndGoal(t *testing.T) {
 	if r.rpsOfFixed != 0.75 || r.rpsOfExpress != 6 || r.p99OfFixed != 1.25 || !r.valid {
 		t.Errorf("ratios = %+v, want 0.75, 6, 1.25, valid", r)
 	}
-	if v := goalVerdict(rs); strings.Contains(v, "NOT") || strings.Contains(v, "invalid") {
+	if v := goalVerdict("tokenhook", rs); strings.Contains(v, "NOT") || strings.Contains(v, "invalid") {
 		t.Errorf("goalVerdict = %q, want all met", v)
 	}
 
 	results[2].problems = []string{"pre-flight: status 204"}
 	rs = ratiosFor(results)
-	if rs[0].valid || !strings.Contains(goalVerdict(rs), "invalid") {
+	if rs[0].valid || !strings.Contains(goalVerdict("tokenhook", rs), "invalid") {
 		t.Errorf("a tokenhook row with a failed check must make the comparison invalid: %+v", rs[0])
 	}
 }
@@ -78,7 +78,7 @@ func TestMarkdownHasTablesAndEnvironment(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{"## Load benchmark, 2026-03-01", "`go run ./bench/loadbench`", "AMD EPYC", "Go 1.27.0",
-		"| fixed | 64 | 40000 |", "| 64 | 0.75x | n/a | 1.25x |"} {
+		"| fixed | 64 | 40000 |", "| tokenhook | 64 | 0.75x | n/a | 1.25x |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -161,5 +161,30 @@ func TestGenBound(t *testing.T) {
 	r.serverCPU = 990 * time.Millisecond
 	if r.genBound() || validity(r) != "ok" {
 		t.Errorf("server saturated: genBound true")
+	}
+}
+
+func TestDBColumnOnlyWithPostgres(t *testing.T) {
+	pg := row("tokenhook-pg-1k", 64, 8000, 10*time.Millisecond)
+	pg.hasDB, pg.dbCPU = true, 400*time.Millisecond
+	rep := report{cfg: config{runs: 1}, runs: []result{row("fixed", 64, 40000, 4*time.Millisecond), pg}}
+	var b strings.Builder
+	if err := rep.writeMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"| gen CPU | db CPU | check |", "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+		"| 40% | ok |", "| – | ok |", "db CPU is the CPU time of the PostgreSQL server"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	rep.runs = rep.runs[:1]
+	b.Reset()
+	if err := rep.writeText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "db CPU") {
+		t.Errorf("db CPU column without a PostgreSQL target:\n%s", b.String())
 	}
 }

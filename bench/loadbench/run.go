@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -20,6 +21,8 @@ type result struct {
 	peakRSSKiB int64         // VmHWM of the target process after the run
 	serverCPU  time.Duration // CPU the target used during the measured run
 	otherCPU   time.Duration // CPU others used on the target's CPU meanwhile
+	dbCPU      time.Duration // CPU the PostgreSQL server used meanwhile; -1 unknown
+	hasDB      bool          // the target reads a PostgreSQL server
 	round      int           // 1 for the first run of each target and level
 	runs       int           // runs this row is the median of
 	problems   []string      // failed checks; any makes the row invalid
@@ -119,10 +122,14 @@ func (b *bench) runAll(ctx context.Context, targets []prepared) ([]result, error
 
 // logRun prints one run's figures as a progress line.
 func (b *bench) logRun(r result) {
-	fmt.Fprintf(b.log, "  run %d  %-9s c=%-3d %9.0f req/s  p50 %s  p99 %s  errors %d  RSS %s  srv CPU %s  others %s%s\n",
+	db := ""
+	if r.hasDB {
+		db = "  db CPU " + fmtShare(r.dbCPU, r.load.elapsed)
+	}
+	fmt.Fprintf(b.log, "  run %d  %-19s c=%-3d %9.0f req/s  p50 %s  p99 %s  errors %d  RSS %s  srv CPU %s  others %s%s%s\n",
 		r.round, r.target, r.conns, r.load.rps(), fmtLatency(r.load.p50), fmtLatency(r.load.p99),
 		r.load.errors(), fmtRSS(r.peakRSSKiB), fmtShare(r.serverCPU, r.load.elapsed),
-		fmtShare(r.otherCPU, r.load.elapsed), problemSuffix(r))
+		fmtShare(r.otherCPU, r.load.elapsed), db, problemSuffix(r))
 }
 
 // medianRun returns the run with the median requests/s. Problems and failed
@@ -185,7 +192,12 @@ func (b *bench) runOne(ctx context.Context, t prepared, conns int) (result, erro
 	if err := checkReply(ctx, spec); err != nil {
 		res.problems = append(res.problems, "pre-flight: "+err.Error())
 	}
-	if res.load, res.serverCPU, res.otherCPU, err = b.measure(ctx, srv.pid(), spec); err != nil {
+	var probe func() (time.Duration, error)
+	if t.spec.postgres {
+		res.hasDB, res.dbCPU = true, -1
+		probe = b.ws.dbCPUProbe()
+	}
+	if res.load, res.serverCPU, res.otherCPU, err = b.measure(ctx, srv.pid(), spec, probe, &res.dbCPU); err != nil {
 		return res, err
 	}
 	if err := checkReply(ctx, spec); err != nil {
@@ -202,8 +214,9 @@ func (b *bench) runOne(ctx context.Context, t prepared, conns int) (result, erro
 
 // measure warms the target up, then applies the measured load. It also
 // returns the CPU time the target (pid) used during the measured run and
-// the time other processes took on its CPU meanwhile.
-func (b *bench) measure(ctx context.Context, pid int, spec loadSpec) (load loadResult, serverCPU, otherCPU time.Duration, err error) {
+// the time other processes took on its CPU meanwhile, and, with a probe of
+// the database's CPU time, sets *dbCPU to what the database used.
+func (b *bench) measure(ctx context.Context, pid int, spec loadSpec, probe func() (time.Duration, error), dbCPU *time.Duration) (load loadResult, serverCPU, otherCPU time.Duration, err error) {
 	if b.cfg.warmup > 0 {
 		warm := spec
 		warm.duration = b.cfg.warmup
@@ -212,16 +225,31 @@ func (b *bench) measure(ctx context.Context, pid int, spec loadSpec) (load loadR
 		}
 	}
 	spec.duration = b.cfg.duration
+	stopSettling := b.ws.settle()
+	dbBefore, dbErr := probeCPU(probe)
 	srvBefore, err1 := processCPU(pid)
 	busyBefore, err2 := cpuBusy(b.cfg.serverCPU)
-	if load, err = b.gen.run(ctx, spec); err != nil {
+	load, err = b.gen.run(ctx, spec)
+	stopSettling()
+	if err != nil {
 		return load, 0, 0, err
 	}
 	srvAfter, err3 := processCPU(pid)
 	busyAfter, err4 := cpuBusy(b.cfg.serverCPU)
+	if dbAfter, err := probeCPU(probe); dbErr == nil && err == nil {
+		*dbCPU = dbAfter - dbBefore
+	}
 	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return load, -1, -1, nil // unknown: shown as "?"
 	}
 	serverCPU = srvAfter - srvBefore
 	return load, serverCPU, max(0, busyAfter-busyBefore-serverCPU), nil
+}
+
+// probeCPU calls probe, or fails without one.
+func probeCPU(probe func() (time.Duration, error)) (time.Duration, error) {
+	if probe == nil {
+		return 0, errors.New("no probe")
+	}
+	return probe()
 }
