@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -119,6 +121,53 @@ func BenchmarkHandlerFunc(b *testing.B) {
 		h.ServeHTTP(w, r)
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
+		}
+	}
+}
+
+// benchRequest is a request body the decode benchmarks read.
+type benchRequest struct {
+	name string
+	body []byte
+}
+
+// benchRequests are this package's request fixtures and the load
+// benchmark's 4.4 KB request.
+func benchRequests(b *testing.B) []benchRequest {
+	var out []benchRequest
+	for _, name := range requestFixtures {
+		out = append(out, benchRequest{name, mustReadFile(b, "requests", name+".json")})
+	}
+	body, err := os.ReadFile(filepath.Join("..", "bench", "testdata", "request.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return append(out, benchRequest{"bench_request", body})
+}
+
+// BenchmarkPartialDecoderFixtures is BenchmarkPartialDecoder over every
+// fixture: the default mapping's parts (user, preferred_username), and
+// every part.
+func BenchmarkPartialDecoderFixtures(b *testing.B) {
+	for _, sel := range []struct {
+		name  string
+		parts inlinehook.Parts
+	}{
+		{"default", inlinehook.Parts{User: true, Claims: []string{"preferred_username"}}},
+		{"all", inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, Policy: true,
+			RefreshToken: true, Scopes: true, Claims: inlinehook.AllClaims}},
+	} {
+		d := inlinehook.NewPartialDecoder(sel.parts)
+		for _, req := range benchRequests(b) {
+			b.Run(sel.name+"/"+req.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(req.body)))
+				for b.Loop() {
+					if _, err := d.Decode(req.body); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -486,6 +487,9 @@ func (c *Cache) store(s *shard, key string, res Result, fresh time.Time) {
 			c.evictions.Add(1)
 			c.entries.Add(-1)
 		}
+		// A key may share its memory with the rest of a decoded request:
+		// the cache keeps a copy of its own, not the request.
+		key = strings.Clone(key)
 		n = &node{key: key}
 		s.nodes[key] = n
 		s.push(n)
