@@ -154,7 +154,7 @@ func BenchmarkPartialDecoderFixtures(b *testing.B) {
 		parts inlinehook.Parts
 	}{
 		{"default", inlinehook.Parts{User: true, Claims: []string{"preferred_username"}}},
-		{"all", inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, Policy: true,
+		{"all", inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true,
 			RefreshToken: true, Scopes: true, Claims: inlinehook.AllClaims}},
 	} {
 		d := inlinehook.NewPartialDecoder(sel.parts)

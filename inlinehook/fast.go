@@ -112,7 +112,7 @@ func (d *PartialDecoder) context(s *scanner, v *Context) {
 			}
 		case "user":
 			if d.parts.User {
-				v.User = s.user()
+				v.User = s.user(d.parts.UserLinks)
 			} else {
 				s.skipValue()
 			}
@@ -265,7 +265,7 @@ func (d *PartialDecoder) refreshToken(s *scanner) *RefreshToken {
 	return v
 }
 
-func (s *scanner) user() *User {
+func (s *scanner) user(links bool) *User {
 	var o object
 	if !s.open(&o) {
 		return nil
@@ -281,7 +281,11 @@ func (s *scanner) user() *User {
 		case "profile":
 			s.profile(&v.Profile, &f) // the user's strings, with one allocation
 		case "_links":
-			v.Links = s.anyObject()
+			if links {
+				v.Links = s.anyObject()
+			} else {
+				s.skipValue()
+			}
 		default:
 			v.Unknown = s.unknown(v.Unknown)
 		}

@@ -15,8 +15,11 @@ import (
 // Decoding is most of a hook's work: a hook that reads a few fields of Okta's
 // 4 KB request saves most of its decoding time by skipping the rest.
 type Parts struct {
-	// Parts of data.context.
+	// Parts of data.context. User decodes the user but its _links, which
+	// UserLinks adds: they are maps of maps, the costliest part of the
+	// user to decode, and rarely read.
 	Request, Protocol, Session, User, Policy bool
+	UserLinks                                bool
 	// RefreshToken is data.refresh_token.
 	RefreshToken bool
 	// Scopes is data.access.scopes.
@@ -58,6 +61,7 @@ func NewPartialDecoder(p Parts) *PartialDecoder {
 	skipUnless(p.Protocol, skip[**Protocol]())
 	skipUnless(p.Session, skip[**Session]())
 	skipUnless(p.User, skip[**User]())
+	skipUnless(p.UserLinks, skip[*Links]())
 	skipUnless(p.Policy, skip[**Policy]())
 	skipUnless(p.RefreshToken, skip[**RefreshToken]())
 	skipUnless(p.Scopes, skip[*map[string]Scope]())

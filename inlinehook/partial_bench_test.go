@@ -17,7 +17,7 @@ func BenchmarkPartialDecoderReference(b *testing.B) {
 		parts Parts
 	}{
 		{"default", Parts{User: true, Claims: []string{"preferred_username"}}},
-		{"all", Parts{Request: true, Protocol: true, Session: true, User: true, Policy: true,
+		{"all", Parts{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true,
 			RefreshToken: true, Scopes: true, Claims: AllClaims}},
 	} {
 		d := NewPartialDecoder(sel.parts)

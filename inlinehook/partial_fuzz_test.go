@@ -31,11 +31,13 @@ var diffSelections = []Parts{
 	{},
 	{Claims: []string{}},
 	{User: true},
+	{User: true, UserLinks: true},
+	{UserLinks: true}, // links without the user: nothing of the user
 	{Protocol: true, Scopes: true, Claims: []string{"sub", "uid", "cid"}},
 	{Request: true, Session: true, Policy: true, RefreshToken: true, Claims: []string{"amr", "employee_profile", "ver", "nonce"}},
 	{Protocol: true, RefreshToken: true, Claims: AllClaims},
-	{Request: true, Protocol: true, Session: true, User: true, Policy: true, RefreshToken: true, Scopes: true, Claims: AllClaims},
-	{Request: true, Protocol: true, Session: true, User: true, Policy: true, RefreshToken: true, Scopes: true,
+	{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true, RefreshToken: true, Scopes: true, Claims: AllClaims},
+	{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true, RefreshToken: true, Scopes: true,
 		Claims: []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "sub", "preferred_username", "auth_time", "ver", "amr"}}, // a claim set, not a list
 	{Session: true, Claims: []string{"*", "email"}}, // "*" among others is a claim name
 }

@@ -141,9 +141,13 @@ type User struct {
 	ID              string         `json:"id,omitempty"`
 	PasswordChanged string         `json:"passwordChanged,omitempty"`
 	Profile         Profile        `json:"profile"`
-	Links           map[string]any `json:"_links,omitzero"`
+	Links           Links          `json:"_links,omitzero"`
 	Unknown         jsontext.Value `json:",embed"`
 }
+
+// Links are a user's HAL links ({"groups": {"href": ...}, "factors": ...}).
+// A named type, so that a [PartialDecoder] can skip them alone.
+type Links map[string]any
 
 // Profile is the user's profile. Attributes beyond the named ones are kept in
 // Unknown.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -67,4 +68,27 @@ func exactArgs(n int) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// lookupEnv returns the value of name in environ (KEY=value pairs, as
+// os.Environ gives them); the last one wins, as in os/exec.
+func lookupEnv(environ []string, name string) (string, bool) {
+	for i := len(environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// getenv is lookupEnv without the second result: "" when unset.
+func getenv(environ []string, name string) string {
+	v, _ := lookupEnv(environ, name)
+	return v
+}
+
+// envLookup is lookupEnv over environ as a function, for the packages that
+// take one.
+func envLookup(environ []string) func(string) (string, bool) {
+	return func(name string) (string, bool) { return lookupEnv(environ, name) }
 }

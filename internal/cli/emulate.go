@@ -44,7 +44,7 @@ System Log events of every hook call are written as JSON lines to
 /system-log. See docs/emulator.md.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lookup := emulatorEnv(stdio.Environ)
+			lookup := envLookup(stdio.Environ)
 			cfg := oktaemu.DefaultConfig()
 			if file != "" {
 				var err error
@@ -71,18 +71,6 @@ System Log events of every hook call are written as JSON lines to
 	f.StringVar(&hookAuth, "hook-auth-header", "", "the hook's authentication header, 'Name: value' (or $"+emulatorHookAuthEnv+")")
 	f.StringVar(&systemLog, "system-log", "", "append System Log events (JSON lines) to this file instead of stdout")
 	return cmd
-}
-
-// emulatorEnv looks a variable up in KEY=value pairs.
-func emulatorEnv(environ []string) func(string) (string, bool) {
-	return func(key string) (string, bool) {
-		for i := len(environ) - 1; i >= 0; i-- {
-			if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
-				return v, true
-			}
-		}
-		return "", false
-	}
 }
 
 // overrideHook applies --hook-url and --hook-auth-header to the

@@ -130,9 +130,9 @@ func runPreview(cmd *cobra.Command, stdio IO, f *previewFlags) error {
 		return &usageError{errors.New("--timeout must be positive")}
 	}
 	if !changed("auth-header") {
-		f.target.AuthHeader = previewEnv(stdio.Environ, envPreviewAuth)
+		f.target.AuthHeader = getenv(stdio.Environ, envPreviewAuth)
 	}
-	f.target.OAuthClientSecret = previewEnv(stdio.Environ, envPreviewOAuthSecret)
+	f.target.OAuthClientSecret = getenv(stdio.Environ, envPreviewOAuthSecret)
 	if f.target.OAuthTokenURL == "" && f.target.OAuthClientID == "" && f.target.OAuthPrivateKeyFile == "" {
 		f.target.OAuthClientSecret = "" // a stray environment variable does not turn OAuth on
 	}
@@ -158,7 +158,7 @@ func runPreview(cmd *cobra.Command, stdio IO, f *previewFlags) error {
 		for _, s := range f.scopes {
 			f.spec.Scopes = append(f.spec.Scopes, strings.Fields(s)...)
 		}
-		env := func(name string) (string, bool) { return previewEnvOK(stdio.Environ, name) }
+		env := envLookup(stdio.Environ)
 		if req, err = preview.BuildRequest(f.emulatorConfig, f.spec, env); err != nil {
 			return err
 		}
@@ -184,19 +184,4 @@ func runPreview(cmd *cobra.Command, stdio IO, f *previewFlags) error {
 		return fmt.Errorf("the hook's answer: %s", report.Verdict)
 	}
 	return nil
-}
-
-// previewEnv returns the value of name in environ (KEY=value pairs), or "".
-func previewEnv(environ []string, name string) string {
-	v, _ := previewEnvOK(environ, name)
-	return v
-}
-
-func previewEnvOK(environ []string, name string) (string, bool) {
-	for i := len(environ) - 1; i >= 0; i-- { // the last one wins, as in os/exec
-		if k, v, ok := strings.Cut(environ[i], "="); ok && k == name {
-			return v, true
-		}
-	}
-	return "", false
 }

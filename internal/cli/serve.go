@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"net"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -60,6 +61,9 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 				return err
 			}
 			logger := setup.NewLogger(stdio.Stderr, cfg.Log)
+			if _, set := lookupEnv(stdio.Environ, "GOGC"); !set && cfg.Server.GCPercent > 0 {
+				debug.SetGCPercent(cfg.Server.GCPercent)
+			}
 			hook, err := setup.NewHook(ctx, cfg, logger)
 			if err != nil {
 				return err

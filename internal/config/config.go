@@ -96,6 +96,12 @@ type Server struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM or SIGINT.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+	// GCPercent is the garbage collector's GOGC for serve, unless the GOGC
+	// environment variable sets it. The hook's live heap is a few MB and
+	// every call allocates ~10 KB, so Go's default of 100 collects dozens
+	// of times a second under load; 400 spends a fifth less CPU per call
+	// for some 20 MB more memory (docs/performance.md). 0 keeps Go's.
+	GCPercent int `yaml:"gc_percent" env:"GC_PERCENT"`
 }
 
 // Store selects the users store by DSN: "sqlite:PATH", "memory:".
@@ -203,6 +209,7 @@ func Default() Config {
 			WriteTimeout:      5 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   10 * time.Second,
+			GCPercent:         400,
 		},
 		Store: Store{DSN: defaultStoreDSN},
 		Log:   Log{Format: "text", Level: "info"},
@@ -318,6 +325,9 @@ func (c *Config) Validate() error {
 		if d <= 0 {
 			add("server.%s %s: want a positive duration", name, d)
 		}
+	}
+	if c.Server.GCPercent < 0 {
+		add("server.gc_percent %d: want 0 (Go's default) or a positive percentage", c.Server.GCPercent)
 	}
 	if c.Store.DSN == "" {
 		add("store.dsn: required (sqlite:PATH, postgres://USER@HOST/DB or memory:)")

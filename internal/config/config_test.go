@@ -37,7 +37,7 @@ func TestLoadFile(t *testing.T) {
 	want := config.Config{
 		Server: config.Server{Listen: "127.0.0.1:9000", Path: "/okta/hook", MaxBodyBytes: 65536,
 			ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
-			IdleTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second},
+			IdleTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second, GCPercent: 400},
 		Store: config.Store{DSN: "sqlite:/var/lib/tokenhook/users.db"},
 		Auth: config.Auth{Require: true, Header: config.HeaderAuth{Name: "X-Okta-Secret",
 			Values: []string{"current-secret-0123456789", "previous-secret-0123456789"}}},

@@ -246,10 +246,12 @@ func (c *compiler) expr(what, field, src string, want ...*cel.Type) (cel.Program
 	}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	// Counting the cost at run time doubles the time of a small
-	// expression, so it is done only where the cost grows with the inputs
-	// (a walk over a store list, say): the estimate for inputs twice the
-	// assumed size then differs. Elsewhere the estimate is the bound.
-	if twice, err := c.env.EstimateCost(ast, costEstimator{size: 2 * assumedSize}); err != nil || twice.Max != est.Max {
+	// expression, so it is done only for expressions with a comprehension
+	// (exists, all, map, filter): without one, a CEL expression's cost is
+	// at most linear in the size of its inputs — a request capped at
+	// server.max_body_bytes, a store record — and the estimate with the
+	// assumed sizes stands for it.
+	if hasComprehension(ast) {
 		opts = append(opts, cel.CostLimit(c.maxCost))
 	}
 	prg, err := c.env.Program(ast, opts...)
@@ -259,6 +261,12 @@ func (c *compiler) expr(what, field, src string, want ...*cel.Type) (cel.Program
 	}
 	c.reads.add(ast)
 	return prg, ast, true
+}
+
+// hasComprehension reports whether the checked expression loops.
+func hasComprehension(ast *cel.Ast) bool {
+	root := celast.NavigateAST(ast.NativeRep())
+	return len(celast.MatchDescendants(root, celast.KindMatcher(celast.ComprehensionKind))) > 0
 }
 
 // lookupsRead returns the indexes of the lookups the checked expression

@@ -19,7 +19,7 @@ import (
 type Inputs struct {
 	p       *Program
 	request any
-	resolve func(name string) (any, bool)
+	resolve Resolver
 	records []map[string]any
 	failed  []bool // lookups whose store call failed
 }
@@ -29,11 +29,22 @@ var _ interpreter.Activation = (*Inputs)(nil)
 // emptyRecord stands for a lookup that found nothing. It is never written.
 var emptyRecord = map[string]any{}
 
+// Resolver returns the value of each of Env.Inputs by name, computed on
+// demand so that inputs no rule reads cost nothing.
+type Resolver interface {
+	Resolve(name string) (any, bool)
+}
+
+// ResolverFunc is a function as a [Resolver].
+type ResolverFunc func(name string) (any, bool)
+
+// Resolve implements [Resolver].
+func (f ResolverFunc) Resolve(name string) (any, bool) { return f(name) }
+
 // NewInputs returns the inputs of one evaluation: request (a value, or a
-// pointer to one, of Env.Request's type) and resolve, which returns the
-// value of each of Env.Inputs by name (computed on demand, so inputs no
-// rule reads cost nothing). Every lookup starts with no record.
-func (p *Program) NewInputs(request any, resolve func(name string) (any, bool)) *Inputs {
+// pointer to one, of Env.Request's type) and resolve for the others. Every
+// lookup starts with no record.
+func (p *Program) NewInputs(request any, resolve Resolver) *Inputs {
 	n := len(p.lookups)
 	return &Inputs{p: p, request: request, resolve: resolve, records: make([]map[string]any, n), failed: make([]bool, n)}
 }
@@ -61,7 +72,7 @@ func (in *Inputs) ResolveName(name string) (any, bool) {
 		return emptyRecord, true
 	}
 	if in.resolve != nil {
-		return in.resolve(name)
+		return in.resolve.Resolve(name)
 	}
 	return nil, false
 }

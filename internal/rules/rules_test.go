@@ -62,7 +62,7 @@ func request(tb testing.TB, name string) *inlinehook.TokenRequest {
 // inputs binds the request and the test's fixed inputs, and the records
 // by lookup name.
 func inputs(p *rules.Program, req *inlinehook.TokenRequest, records map[string]map[string]any) *rules.Inputs {
-	in := p.NewInputs(req, func(name string) (any, bool) {
+	in := p.NewInputs(req, rules.ResolverFunc(func(name string) (any, bool) {
 		switch name {
 		case "login":
 			return req.Login(), true
@@ -78,7 +78,7 @@ func inputs(p *rules.Program, req *inlinehook.TokenRequest, records map[string]m
 			return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), true
 		}
 		return nil, false
-	})
+	}))
 	for i, l := range p.Lookups() {
 		if r, ok := records[l.Name]; ok {
 			in.SetRecord(i, r)

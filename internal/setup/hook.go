@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
@@ -57,6 +58,11 @@ func RuleSpec(cfg config.Config) rules.Spec {
 // lookupKeyExpr is the CEL expression of the first non-empty string among
 // the lookup sources, "" when none is valid.
 func lookupKeyExpr(sources []string) string {
+	if slices.Equal(sources, []string{config.SourceUserLogin, config.SourceIdentityClaims + "preferred_username"}) {
+		// The default: exactly the login input, which costs less than
+		// the expression spelled out.
+		return tokenhook.InputLogin
+	}
 	expr := `""`
 	for i := len(sources) - 1; i >= 0; i-- {
 		s := sourceExpr(sources[i])

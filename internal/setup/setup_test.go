@@ -216,7 +216,7 @@ func TestRuleSpecShorthand(t *testing.T) {
 	cfg.Rules = []rules.RuleSpec{{Name: "env", Claim: "env", Value: `"prod"`}}
 	got := setup.RuleSpec(cfg)
 	want := rules.Spec{
-		Lookups: []rules.LookupSpec{{Name: "user", Key: `request.data.context.user.profile.login != "" ? request.data.context.user.profile.login : ((has(request.data.identity.claims.preferred_username) && type(request.data.identity.claims.preferred_username) == string ? string(request.data.identity.claims.preferred_username) : ""))`}},
+		Lookups: []rules.LookupSpec{{Name: "user", Key: `login`}},
 		Rules: []rules.RuleSpec{
 			{Name: "claims.mappings[0] patientId", Token: "id", Claim: "patientId", Value: `user[?"patientId"]`},
 			{Name: "claims.mappings[1] clinic", Token: "both", Claim: "clinic", Value: `user[?"clinic-name"]`},
@@ -225,6 +225,14 @@ func TestRuleSpecShorthand(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := setup.CompileRules(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Other sources are spelled out, first non-empty first.
+	cfg.Claims.LookupKeys = []string{"data.context.user.id", "data.access.claims.client-ref"}
+	if got := setup.RuleSpec(cfg).Lookups[0].Key; got != `request.data.context.user.id != "" ? request.data.context.user.id : (("client-ref" in request.data.access.claims && type(request.data.access.claims["client-ref"]) == string ? string(request.data.access.claims["client-ref"]) : ""))` {
+		t.Errorf("key %s", got)
 	}
 	if _, err := setup.CompileRules(cfg); err != nil {
 		t.Fatal(err)

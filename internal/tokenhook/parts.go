@@ -48,13 +48,13 @@ func (s *partSet) claim(name string) {
 }
 
 func (s *partSet) everything() {
-	s.parts = inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, Policy: true, RefreshToken: true, Scopes: true}
+	s.parts = inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true, RefreshToken: true, Scopes: true}
 	s.allClaims = true
 }
 
 func (s *partSet) context() {
 	p := &s.parts
-	p.Request, p.Protocol, p.Session, p.User, p.Policy = true, true, true, true, true
+	p.Request, p.Protocol, p.Session, p.User, p.UserLinks, p.Policy = true, true, true, true, true, true
 }
 
 // path adds a field path below the request, by json names.
@@ -84,7 +84,9 @@ func (s *partSet) path(path []string) {
 		case "session":
 			s.parts.Session = true
 		case "user":
+			// The user's links are maps of maps: decoded only when read.
 			s.parts.User = true
+			s.parts.UserLinks = s.parts.UserLinks || len(path) == 3 || path[3] == "_links"
 		case "policy":
 			s.parts.Policy = true
 		default:

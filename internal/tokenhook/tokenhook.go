@@ -213,9 +213,9 @@ func (e *Engine) Explain(ctx context.Context, req *inlinehook.TokenRequest) (*in
 }
 
 func (e *Engine) run(ctx context.Context, req *inlinehook.TokenRequest, trace *Trace) *inlinehook.Response {
-	c := call{Context: ctx, e: e, start: time.Now()}
+	c := call{Context: ctx, e: e}
 	defer c.done()
-	in := e.cfg.Program.NewInputs(req, e.resolver(req))
+	in := e.cfg.Program.NewInputs(req, &inputs{req: req, now: e.cfg.Now})
 	for i, l := range e.lookups {
 		if !l.Required && !e.reads[l.Name] {
 			continue // no rule reads it: a store call for nothing
@@ -263,9 +263,12 @@ type call struct {
 	cancel          context.CancelFunc
 }
 
-// budgeted returns the call's context bounded by the budget.
+// budgeted returns the call's context bounded by the budget, which starts
+// with the first lookup the cache cannot answer: the microseconds before
+// are not worth a clock read on every call.
 func (c *call) budgeted() context.Context {
 	if c.budget == nil {
+		c.start = time.Now()
 		c.budget, c.cancel = context.WithDeadline(c.Context, c.start.Add(c.e.cfg.Budget))
 	}
 	return c.budget
@@ -317,25 +320,43 @@ func (c *call) lookup(i int, in *rules.Inputs, lt *LookupTrace) error {
 	return nil
 }
 
-// resolver computes the inputs the rules read, on demand.
-func (e *Engine) resolver(req *inlinehook.TokenRequest) func(string) (any, bool) {
-	return func(name string) (any, bool) {
-		switch name {
-		case InputLogin:
-			return req.Login(), true
-		case InputClientID:
-			return req.ClientID(), true
-		case InputGrantType:
-			return grantType(req), true
-		case InputScopes:
-			return scopes(req), true
-		case InputQuery:
-			return query(req), true
-		case InputNow:
-			return e.cfg.Now(), true
+// inputs computes the inputs the rules read, on demand and once per call:
+// several rules reading query must not parse the URL each.
+type inputs struct {
+	req                            *inlinehook.TokenRequest
+	now                            func() time.Time
+	scopesDone, queryDone, nowDone bool
+	scopes                         []string
+	query                          map[string]string
+	at                             time.Time
+}
+
+// Resolve implements rules.Resolver.
+func (in *inputs) Resolve(name string) (any, bool) {
+	switch name {
+	case InputLogin:
+		return in.req.Login(), true
+	case InputClientID:
+		return in.req.ClientID(), true
+	case InputGrantType:
+		return grantType(in.req), true
+	case InputScopes:
+		if !in.scopesDone {
+			in.scopes, in.scopesDone = scopes(in.req), true
 		}
-		return nil, false
+		return in.scopes, true
+	case InputQuery:
+		if !in.queryDone {
+			in.query, in.queryDone = query(in.req), true
+		}
+		return in.query, true
+	case InputNow:
+		if !in.nowDone {
+			in.at, in.nowDone = in.now(), true // one instant for every rule
+		}
+		return in.at, true
 	}
+	return nil, false
 }
 
 // grantType is the request's grant type, with Okta's empty one for

@@ -117,8 +117,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		s.writer.SetMaxIdleConns(1)
 
 		// Readers are query_only: a bug that writes through them fails
-		// instead of racing the writer.
-		s.reader, err = sql.Open("sqlite", cfg.Path+"?"+common+"&_pragma=query_only(1)")
+		// instead of racing the writer. Each keeps up to 32 MiB of pages
+		// (SQLite's default is 2 MiB): with a million users spread over a
+		// 120 MB file, lookups of many different logins otherwise go to
+		// the file for most of their pages (bench/loadbench BenchmarkStoreGet).
+		s.reader, err = sql.Open("sqlite", cfg.Path+"?"+common+"&_pragma=query_only(1)&_pragma=cache_size(-32768)")
 		if err != nil {
 			s.writer.Close()
 			return nil, fmt.Errorf("sqlite: %w", err)
