@@ -181,6 +181,8 @@ func printEmulatorBanner(w io.Writer, emu *oktaemu.Emulator, addr string) {
 	for _, c := range cfg.Clients {
 		secret := "public"
 		switch {
+		case c.TokenEndpointAuthMethod == oktaemu.AuthPrivateKeyJWT:
+			secret = "private_key_jwt"
 		case c.Secret == oktaemu.DemoClientSecret || c.Secret == oktaemu.DemoServiceClientSecret:
 			secret = "secret " + c.Secret
 		case c.Secret != "":

@@ -1,10 +1,17 @@
 // Package hookauth authenticates Okta's call to the hook.
 //
 // Okta does not sign the request body; it proves itself with a header: a
-// static secret of the admin's choosing (often HTTP Basic credentials, as in
-// Okta's guide) or, in a later mode, an OAuth 2.0 bearer token. Everything
-// here fails closed and compares secrets in constant time, so response timing
-// tells an attacker nothing about how much of a guess was right.
+// static secret of the admin's choosing ([HeaderSecret], or HTTP Basic
+// credentials as in Okta's guide, [Basic]) or an OAuth 2.0 access token that
+// Okta obtained from an authorization server and sends as "Authorization:
+// Bearer <JWT>" ([Bearer]), checked against the issuer's published keys.
+//
+// Everything here fails closed. Secrets are compared in constant time, so
+// response timing tells an attacker nothing about how much of a guess was
+// right; a bearer token holds no secret to guess, so there what matters is
+// that only the issuer's keys, with an algorithm of the allow-list, can
+// vouch for it. Failure reasons are for the operator's log and never quote a
+// secret, a token or a claim's value.
 package hookauth
 
 import (
@@ -32,6 +39,15 @@ type failure string
 
 func (f failure) Error() string { return "unauthorized: " + string(f) }
 func (f failure) Unwrap() error { return ErrUnauthorized }
+
+// mismatch is a failure that only says the request does not use this
+// authenticator's scheme (its header is absent, or another scheme's).
+// [AnyOf] reports another authenticator's reason before it: for a Bearer
+// request, "not Basic" would tell the operator nothing.
+type mismatch string
+
+func (m mismatch) Error() string { return "unauthorized: " + string(m) }
+func (m mismatch) Unwrap() error { return ErrUnauthorized }
 
 // digest hashes a secret so that comparisons take the same time whatever the
 // lengths of the two strings (subtle.ConstantTimeCompare returns early on a
@@ -65,7 +81,7 @@ func (h *HeaderSecret) Authenticate(r *http.Request) error {
 	got := r.Header.Values(h.name)
 	switch {
 	case len(got) == 0:
-		return failure("missing " + h.name + " header")
+		return mismatch("missing " + h.name + " header")
 	case len(got) > 1:
 		return failure("repeated " + h.name + " header")
 	case got[0] == "":
@@ -105,7 +121,7 @@ func NewBasic(user, password string) *Basic {
 func (b *Basic) Authenticate(r *http.Request) error {
 	values := r.Header.Values("Authorization")
 	if len(values) == 0 {
-		return failure("missing Authorization header")
+		return mismatch("missing Authorization header")
 	}
 	if len(values) > 1 {
 		return failure("repeated Authorization header")
@@ -135,7 +151,7 @@ func (b *Basic) Authenticate(r *http.Request) error {
 func ParseBasic(header string) (user, password string, err error) {
 	scheme, rest, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return "", "", failure("Authorization header is not Basic")
+		return "", "", mismatch("Authorization header is not Basic")
 	}
 	raw, decErr := base64.StdEncoding.Strict().DecodeString(strings.TrimLeft(rest, " "))
 	if decErr != nil {
@@ -149,8 +165,8 @@ func ParseBasic(header string) (user, password string, err error) {
 }
 
 // AnyOf accepts a request that any of its authenticators accepts. The reason
-// reported on failure is the first authenticator's. An empty AnyOf accepts
-// nothing.
+// reported on failure is the first authenticator's whose scheme the request
+// uses, else the first authenticator's. An empty AnyOf accepts nothing.
 type AnyOf []Authenticator
 
 // Authenticate implements [Authenticator].
@@ -158,7 +174,7 @@ func (a AnyOf) Authenticate(r *http.Request) error {
 	if len(a) == 0 {
 		return failure("no authentication configured")
 	}
-	var first error
+	var first, specific error
 	for _, x := range a {
 		err := x.Authenticate(r)
 		if err == nil {
@@ -167,6 +183,13 @@ func (a AnyOf) Authenticate(r *http.Request) error {
 		if first == nil {
 			first = err
 		}
+		var m mismatch
+		if specific == nil && !errors.As(err, &m) {
+			specific = err
+		}
+	}
+	if specific != nil {
+		return specific
 	}
 	return first
 }

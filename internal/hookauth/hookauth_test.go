@@ -54,6 +54,9 @@ func TestAuthenticators(t *testing.T) {
 		{"any of: second accepts", hookauth.AnyOf{header, basic}, request("Authorization", guideBasic), true, ""},
 		{"any of: none accepts, first reason", hookauth.AnyOf{header, basic}, request(), false, "X-Okta-Secret"},
 		{"any of: empty accepts nothing", hookauth.AnyOf{}, request("Authorization", guideBasic), false, "no authentication"},
+		// The reason is the one of the scheme the request uses, not a
+		// "missing header" from the first authenticator.
+		{"any of: the used scheme's reason", hookauth.AnyOf{header, basic}, request("Authorization", "Basic YWRtaW46eA=="), false, "wrong Basic credentials"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,7 @@ const (
 const (
 	AuthClientSecretBasic = "client_secret_basic"
 	AuthClientSecretPost  = "client_secret_post"
+	AuthPrivateKeyJWT     = "private_key_jwt"
 	AuthNone              = "none"
 )
 
@@ -117,6 +118,9 @@ type Config struct {
 	Clients []Client `yaml:"clients"`
 	// Claims are the server's custom claims.
 	Claims []Claim `yaml:"claims"`
+	// KeyRotation is how the signing key rotates; the zero value rotates
+	// only when (*Emulator).RotateKey is called.
+	KeyRotation KeyRotation `yaml:"keyRotation"`
 	// Hook is the token inline hook; nil (or no url) mints tokens unmodified.
 	Hook *HookConfig `yaml:"hook"`
 	// SystemLog is a file the System Log events are appended to as JSON
@@ -131,6 +135,19 @@ type Lifetimes struct {
 	AccessToken       int `yaml:"accessToken"`       // default 3600
 	RefreshToken      int `yaml:"refreshToken"`      // default 7 776 000 (90 days)
 	AuthorizationCode int `yaml:"authorizationCode"` // default 60
+}
+
+// KeyRotation is the signing key's rotation. A rotated-out key stays in
+// /v1/keys until the last token it signed has expired and at least
+// KeepPrevious has passed; at most [MaxPreviousKeys] stay.
+type KeyRotation struct {
+	// Every rotates the key when it has signed for this long (0: never by
+	// itself; at least a minute). The check runs when a token is signed
+	// or /v1/keys is read, with the emulator's clock (Options.Now).
+	Every time.Duration `yaml:"every"`
+	// KeepPrevious is how long a rotated-out key stays published at least
+	// (0: the access token lifetime).
+	KeepPrevious time.Duration `yaml:"keepPrevious"`
 }
 
 // User is a person who can sign in.
@@ -165,9 +182,17 @@ type Client struct {
 	// GrantTypes allowed (default: web and native authorization_code and
 	// refresh_token, spa authorization_code, service client_credentials).
 	GrantTypes []string `yaml:"grantTypes"`
-	// TokenEndpointAuthMethod is client_secret_basic (default for
-	// confidential clients), client_secret_post, or none (public clients).
+	// TokenEndpointAuthMethod is client_secret_basic (default with a
+	// secret), client_secret_post, private_key_jwt (default with a public
+	// key and no secret), or none (public clients).
 	TokenEndpointAuthMethod string `yaml:"tokenEndpointAuthMethod"`
+	// JWKS (an inline JSON Web Key Set, {keys: [...]}, public keys only)
+	// or PublicKeyFile (a PEM or JWK/JWKS file; a private key's public half
+	// is used) holds the keys a private_key_jwt client signs its client
+	// assertions with: RSA of at least 2048 bits (RS256) or EC P-256
+	// (ES256). A key without a kid gets its RFC 7638 thumbprint.
+	JWKS          map[string]any `yaml:"jwks"`
+	PublicKeyFile string         `yaml:"publicKeyFile"`
 	// Scopes the client may ask for; empty means any the server has.
 	Scopes []string `yaml:"scopes"`
 }
@@ -404,7 +429,7 @@ func (c *Config) fillDefaults() {
 		cl := &c.Clients[i]
 		if cl.Type == "" {
 			cl.Type = ClientWeb
-			if cl.Secret == "" {
+			if cl.Secret == "" && !cl.hasKeys() {
 				cl.Type = ClientSPA
 			}
 		}
@@ -422,8 +447,12 @@ func (c *Config) fillDefaults() {
 			}
 		}
 		if cl.TokenEndpointAuthMethod == "" {
-			cl.TokenEndpointAuthMethod = AuthClientSecretBasic
-			if cl.Secret == "" {
+			switch {
+			case cl.Secret != "":
+				cl.TokenEndpointAuthMethod = AuthClientSecretBasic
+			case cl.hasKeys():
+				cl.TokenEndpointAuthMethod = AuthPrivateKeyJWT
+			default:
 				cl.TokenEndpointAuthMethod = AuthNone
 			}
 		}
@@ -554,8 +583,8 @@ func (c *Config) Validate() error {
 		}
 		switch cl.Type {
 		case ClientWeb, ClientService:
-			if cl.Secret == "" {
-				add("%s: a %s client is confidential and needs a secret", p, cl.Type)
+			if cl.Secret == "" && !cl.hasKeys() {
+				add("%s: a %s client is confidential and needs a secret or a public key (jwks, publicKeyFile)", p, cl.Type)
 			}
 		case ClientSPA, ClientNative:
 		default:
@@ -566,12 +595,25 @@ func (c *Config) Validate() error {
 			if cl.Secret == "" {
 				add("%s.tokenEndpointAuthMethod %s: needs a secret", p, cl.TokenEndpointAuthMethod)
 			}
-		case AuthNone:
+			if cl.hasKeys() {
+				add("%s: jwks and publicKeyFile are for tokenEndpointAuthMethod private_key_jwt, not %s", p, cl.TokenEndpointAuthMethod)
+			}
+		case AuthPrivateKeyJWT:
+			if !cl.hasKeys() {
+				add("%s.tokenEndpointAuthMethod private_key_jwt: needs jwks or publicKeyFile", p)
+			}
 			if cl.Secret != "" {
-				add("%s.tokenEndpointAuthMethod none: a client with a secret must authenticate", p)
+				add("%s.tokenEndpointAuthMethod private_key_jwt: a client that authenticates with a key takes no secret", p)
+			}
+		case AuthNone:
+			if cl.Secret != "" || cl.hasKeys() {
+				add("%s.tokenEndpointAuthMethod none: a client with a secret or a public key must authenticate", p)
 			}
 		default:
-			add("%s.tokenEndpointAuthMethod %q: want client_secret_basic, client_secret_post or none", p, cl.TokenEndpointAuthMethod)
+			add("%s.tokenEndpointAuthMethod %q: want client_secret_basic, client_secret_post, private_key_jwt or none", p, cl.TokenEndpointAuthMethod)
+		}
+		if cl.hasKeys() {
+			errs = append(errs, cl.checkKeys(p)...)
 		}
 		redirects := false
 		for _, g := range cl.GrantTypes {
@@ -590,8 +632,8 @@ func (c *Config) Validate() error {
 					add("%s.grantTypes: refresh_token needs authorization_code or password", p)
 				}
 			case GrantClientCredentials:
-				if cl.Secret == "" {
-					add("%s.grantTypes: client_credentials needs a confidential client (a secret)", p)
+				if cl.Secret == "" && !cl.hasKeys() {
+					add("%s.grantTypes: client_credentials needs a confidential client (a secret or a public key)", p)
 				}
 			default:
 				add("%s.grantTypes: %q: want %s", p, g, strings.Join(grantTypes, ", "))
@@ -661,6 +703,14 @@ func (c *Config) Validate() error {
 				add("%s.scopes[%d] %q: not a scope of the server", p, j, s)
 			}
 		}
+	}
+
+	kr := c.KeyRotation
+	if kr.Every != 0 && kr.Every < time.Minute {
+		add("keyRotation.every %v: want at least 1m (or 0: only on request)", kr.Every)
+	}
+	if kr.KeepPrevious < 0 {
+		add("keyRotation.keepPrevious %v: must not be negative", kr.KeepPrevious)
 	}
 
 	if c.Hook.Enabled() {

@@ -15,9 +15,17 @@
 // request with the OAuth error server_error: on the redirect URI from
 // /authorize, as JSON from /token.
 //
+// Clients authenticate with a secret (client_secret_basic,
+// client_secret_post), with a client assertion signed by a configured
+// public key (private_key_jwt), or not at all (public clients). The
+// signing key rotates on request ([Emulator.RotateKey]) or on a schedule
+// (Config.KeyRotation); rotated-out keys stay in /v1/keys while tokens
+// they signed are valid.
+//
 // [New] takes a [Config] (YAML, see [LoadConfig]; [DefaultConfig] is a demo
 // server) and [Options], whose fields are the test knobs: the clock, the
-// hook's extra latency, a fixed signing key, the HTTP client. Every hook
+// hook's extra latency, a fixed signing key and the keys rotations install,
+// the HTTP client. Every hook
 // call's System Log events are written as JSON lines and kept for the
 // /system-log page. docs/emulator.md describes what is emulated, what is
 // not, and every choice made where Okta documents nothing.

@@ -42,6 +42,11 @@ type Options struct {
 	// Key is a fixed signing key; it must be an *rsa.PrivateKey. It
 	// overrides Config.KeyFile. Nil: the key file's, or one generated.
 	Key crypto.Signer
+	// NextKey returns the key each rotation (RotateKey, keyRotation.every)
+	// installs; it must be an *rsa.PrivateKey (nil: a 2048-bit key is
+	// generated). A knob: pre-generated keys keep tests fast. It must not
+	// call the emulator.
+	NextKey func() (crypto.Signer, error)
 	// HTTPClient calls the hook (nil: a default client). The hook caller
 	// never follows redirects, whatever its policy.
 	HTTPClient *http.Client
@@ -63,13 +68,22 @@ type Emulator struct {
 	secure  bool   // https issuer: cookies are Secure
 	now     func() time.Time
 	logger  *slog.Logger
-	key     *rsa.PrivateKey
-	kid     string
-	signer  jose.Signer
 	caller  *hookcall.Caller // nil without a hook
 	log     *hookcall.Log
 	csrfKey []byte
 	pages   map[string]*template.Template
+
+	// ring holds the signing keys; rotateMu serializes rotations; newKey
+	// is Options.NextKey.
+	ring     *keyRing
+	rotateMu sync.Mutex
+	newKey   func() (crypto.Signer, error)
+
+	// clientKeys are the private_key_jwt clients' public keys, by client
+	// id; assertionIDs the jti of the client assertions already used,
+	// until they expire.
+	clientKeys   map[string][]clientKey
+	assertionIDs *expiringMap[struct{}]
 
 	// passwordHashes hashes each plaintext password once, on first use,
 	// so startup stays fast; dummyHash serves unknown users, so a wrong
@@ -128,6 +142,10 @@ func New(cfg *Config, opts Options) (*Emulator, error) {
 		codes:    newExpiringMap[*codeGrant](now, maxStored),
 		refresh:  newExpiringMap[*refreshGrant](now, maxStored),
 		revoked:  newExpiringMap[struct{}](now, maxStored),
+
+		newKey:       opts.NextKey,
+		clientKeys:   map[string][]clientKey{},
+		assertionIDs: newExpiringMap[struct{}](now, maxStored),
 	}
 	_, _ = rand.Read(e.csrfKey)
 	e.prefix = "/oauth2/" + c.AuthorizationServerID
@@ -135,6 +153,17 @@ func New(cfg *Config, opts Options) (*Emulator, error) {
 
 	if err := e.setKey(c, opts.Key); err != nil {
 		return nil, err
+	}
+	for i := range c.Clients {
+		cl := &c.Clients[i]
+		if cl.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
+			continue
+		}
+		keys, errs := cl.publicKeys()
+		if len(errs) > 0 { // Validate read the same keys a moment ago
+			return nil, fmt.Errorf("oktaemu: clients[%d]: %w", i, errors.Join(errs...))
+		}
+		e.clientKeys[cl.ID] = keys
 	}
 	if c.Hook.Enabled() {
 		hook, err := c.Hook.callerHook()
@@ -177,6 +206,7 @@ func New(cfg *Config, opts Options) (*Emulator, error) {
 }
 
 func (e *Emulator) setKey(c *Config, fixed crypto.Signer) error {
+	var key *rsa.PrivateKey
 	var kid string
 	switch {
 	case fixed != nil:
@@ -184,29 +214,25 @@ func (e *Emulator) setKey(c *Config, fixed crypto.Signer) error {
 		if !ok {
 			return errors.New("oktaemu: Options.Key must be an *rsa.PrivateKey (tokens are signed RS256)")
 		}
-		e.key = k
+		key = k
 	case c.KeyFile != "":
 		k, fileKid, err := loadOrCreateKey(c.KeyFile)
 		if err != nil {
 			return fmt.Errorf("oktaemu: %w", err)
 		}
-		e.key, kid = k, fileKid
+		key, kid = k, fileKid
 	default:
 		k, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
 		if err != nil {
 			return err
 		}
-		e.key = k
+		key = k
 	}
-	if kid == "" {
-		kid = keyID(e.key)
-	}
-	e.kid = kid
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: e.key, KeyID: kid}}, nil)
+	sk, err := newSigningKey(key, kid, e.now())
 	if err != nil {
-		return fmt.Errorf("oktaemu: signing key: %w", err)
+		return fmt.Errorf("oktaemu: %w", err)
 	}
-	e.signer = signer
+	e.ring = &keyRing{current: sk, keep: keepPrevious(c)}
 	return nil
 }
 
@@ -334,13 +360,15 @@ func (e *Emulator) internalError(err error) *oauthError {
 	return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The server could not sign the tokens."}
 }
 
-// sign serializes claims as a compact JWS, RS256 with the key's kid.
+// sign serializes claims as a compact JWS, RS256 with the current key's
+// kid.
 func (e *Emulator) sign(claims map[string]any) (string, error) {
 	payload, err := json.Marshal(claims, json.Deterministic(true))
 	if err != nil {
 		return "", err
 	}
-	jws, err := e.signer.Sign(payload)
+	exp, _ := claims["exp"].(float64)
+	jws, err := e.signerFor(time.Unix(int64(exp), 0)).Sign(payload)
 	if err != nil {
 		return "", err
 	}
@@ -355,14 +383,19 @@ func halfHash(token string) string {
 }
 
 // verifyToken checks a JWT the emulator signed and returns its claims. It
-// checks the signature and the issuer, and, unless ignoreExpiry, that it
-// has not expired.
+// checks the signature with the published key of its kid (the current one
+// or a previous one still kept), the issuer, and, unless ignoreExpiry,
+// that it has not expired.
 func (e *Emulator) verifyToken(token string, ignoreExpiry bool) (map[string]any, bool) {
 	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
+	if err != nil || len(jws.Signatures) != 1 {
 		return nil, false
 	}
-	payload, err := jws.Verify(&e.key.PublicKey)
+	pub := e.ring.publicKey(jws.Signatures[0].Header.KeyID, e.now())
+	if pub == nil {
+		return nil, false
+	}
+	payload, err := jws.Verify(pub)
 	if err != nil {
 		return nil, false
 	}

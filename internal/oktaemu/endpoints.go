@@ -16,25 +16,29 @@ import (
 func (e *Emulator) discovery(oidc bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		base := e.as.issuer + "/v1/"
-		authMethods := []string{AuthClientSecretBasic, AuthClientSecretPost, AuthNone}
+		authMethods := []string{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
+		authAlgs := []string{string(jose.RS256), string(jose.ES256)}
 		doc := map[string]any{
-			"issuer":                                        e.as.issuer,
-			"authorization_endpoint":                        base + "authorize",
-			"token_endpoint":                                base + "token",
-			"jwks_uri":                                      base + "keys",
-			"introspection_endpoint":                        base + "introspect",
-			"revocation_endpoint":                           base + "revoke",
-			"end_session_endpoint":                          base + "logout",
-			"response_types_supported":                      supportedResponseTypes,
-			"response_modes_supported":                      []string{"query", "fragment", "form_post"},
-			"grant_types_supported":                         grantTypes,
-			"subject_types_supported":                       []string{"public"},
-			"scopes_supported":                              e.as.scopes,
-			"token_endpoint_auth_methods_supported":         authMethods,
-			"introspection_endpoint_auth_methods_supported": authMethods,
-			"revocation_endpoint_auth_methods_supported":    authMethods,
-			"code_challenge_methods_supported":              []string{"S256"},
-			"request_parameter_supported":                   false,
+			"issuer":                                                   e.as.issuer,
+			"authorization_endpoint":                                   base + "authorize",
+			"token_endpoint":                                           base + "token",
+			"jwks_uri":                                                 base + "keys",
+			"introspection_endpoint":                                   base + "introspect",
+			"revocation_endpoint":                                      base + "revoke",
+			"end_session_endpoint":                                     base + "logout",
+			"response_types_supported":                                 supportedResponseTypes,
+			"response_modes_supported":                                 []string{"query", "fragment", "form_post"},
+			"grant_types_supported":                                    grantTypes,
+			"subject_types_supported":                                  []string{"public"},
+			"scopes_supported":                                         e.as.scopes,
+			"token_endpoint_auth_methods_supported":                    authMethods,
+			"introspection_endpoint_auth_methods_supported":            authMethods,
+			"revocation_endpoint_auth_methods_supported":               authMethods,
+			"token_endpoint_auth_signing_alg_values_supported":         authAlgs,
+			"introspection_endpoint_auth_signing_alg_values_supported": authAlgs,
+			"revocation_endpoint_auth_signing_alg_values_supported":    authAlgs,
+			"code_challenge_methods_supported":                         []string{"S256"},
+			"request_parameter_supported":                              false,
 		}
 		if oidc {
 			doc["userinfo_endpoint"] = base + "userinfo"
@@ -61,11 +65,16 @@ func (e *Emulator) claimsSupported() []string {
 	return claims
 }
 
-// keys serves the JWKS: the public signing key.
+// keys serves the JWKS: the current signing key first, then the
+// rotated-out ones still kept, newest first.
 func (e *Emulator) keys(w http.ResponseWriter, r *http.Request) {
-	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{
-		Key: &e.key.PublicKey, KeyID: e.kid, Algorithm: string(jose.RS256), Use: "sig",
-	}}}
+	e.rotateIfDue()
+	var set jose.JSONWebKeySet
+	for _, k := range e.ring.published(e.now()) {
+		set.Keys = append(set.Keys, jose.JSONWebKey{
+			Key: &k.key.PublicKey, KeyID: k.kid, Algorithm: string(jose.RS256), Use: "sig",
+		})
+	}
 	w.Header().Set("Cache-Control", "max-age=60")
 	writeJSON(w, http.StatusOK, set)
 }

@@ -113,10 +113,23 @@ type testEmu struct {
 // the issuer carries its real port.
 func newTestEmu(t testing.TB, cfg *oktaemu.Config, opts oktaemu.Options) *testEmu {
 	t.Helper()
+	return newTestEmuOn(t, listen(t), cfg, opts)
+}
+
+// listen binds a loopback listener, for a test that needs the issuer
+// before it writes the configuration.
+func listen(t testing.TB) net.Listener {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ln
+}
+
+// newTestEmuOn starts an emulator for cfg on ln.
+func newTestEmuOn(t testing.TB, ln net.Listener, cfg *oktaemu.Config, opts oktaemu.Options) *testEmu {
+	t.Helper()
 	base := "http://" + ln.Addr().String()
 	if opts.Issuer == "" {
 		opts.Issuer = base + "/oauth2/default"

@@ -68,8 +68,11 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, string, error) {
 
 // keyID is the key's RFC 7638 thumbprint, base64url: stable for a key, so a
 // restarted emulator with the same key file keeps its kid.
-func keyID(k crypto.Signer) string {
-	jwk := jose.JSONWebKey{Key: k.Public()}
+func keyID(k crypto.Signer) string { return thumbprint(k.Public()) }
+
+// thumbprint is a public key's RFC 7638 SHA-256 thumbprint, base64url.
+func thumbprint(pub crypto.PublicKey) string {
+	jwk := jose.JSONWebKey{Key: pub}
 	sum, err := jwk.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "key"

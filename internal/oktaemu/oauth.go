@@ -196,7 +196,7 @@ func (a *authServer) parseAuthorize(params url.Values, rawQuery string) (*author
 		return ar, errInvalidRequest("The code_challenge_method parameter is required with code_challenge (S256; plain is not supported).")
 	case challenge == "" && method != "":
 		return ar, errInvalidRequest("The code_challenge parameter is required with code_challenge_method.")
-	case challenge == "" && ar.client.Secret == "":
+	case challenge == "" && ar.client.TokenEndpointAuthMethod == AuthNone:
 		return ar, errInvalidRequest("PKCE code challenge is required when the token endpoint authentication method is 'NONE'.")
 	case challenge != "" && !validPKCE(challenge):
 		return ar, errInvalidRequest("The code_challenge parameter must be 43 to 128 characters of [A-Za-z0-9-._~].")

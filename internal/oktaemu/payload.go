@@ -112,11 +112,12 @@ type mintRequest struct {
 
 func (m *mintRequest) has(scope string) bool { return slices.Contains(m.scopes, scope) }
 
-// clientType is context.protocol.client.type: PUBLIC without a secret,
-// CONFIDENTIAL with one (Okta's one sample shows PUBLIC; CONFIDENTIAL is
-// our inference, the same as inlinehooktest's).
+// clientType is context.protocol.client.type: PUBLIC for a client that
+// does not authenticate, CONFIDENTIAL for one with a secret or a key
+// (Okta's one sample shows PUBLIC; CONFIDENTIAL is our inference, the same
+// as inlinehooktest's).
 func clientType(c *Client) string {
-	if c.Secret == "" {
+	if c.TokenEndpointAuthMethod == AuthNone {
 		return "PUBLIC"
 	}
 	return "CONFIDENTIAL"

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// maxStored caps each store (sessions, codes, refresh tokens, revocations),
+// maxStored caps each store (sessions, codes, refresh tokens, revocations,
+// client assertion ids),
 // so a flood of sign-ins or token requests cannot exhaust memory.
 const maxStored = 10000
 
@@ -34,6 +35,20 @@ func (m *expiringMap[V]) put(key string, v V, expires time.Time) {
 		m.evict()
 	}
 	m.entries[key] = expiring[V]{v, expires}
+}
+
+// putNew stores key unless a live entry has it, atomically, and reports
+// whether it did: single-use identifiers.
+func (m *expiringMap[V]) putNew(key string, v V, expires time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[key]; ok && m.now().Before(e.expires) {
+		return false
+	} else if !ok && len(m.entries) >= m.max {
+		m.evict()
+	}
+	m.entries[key] = expiring[V]{v, expires}
+	return true
 }
 
 // evict makes room for one entry. Called with mu held.

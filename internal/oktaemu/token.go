@@ -22,13 +22,20 @@ func errInvalidClient() *oauthError {
 
 // authenticateClient authenticates the client of a token, introspection or
 // revocation request: client_secret_basic (the Authorization header),
-// client_secret_post (client_id and client_secret in the form) or, for a
-// public client, client_id alone. The method must be the client's.
-// basic reports whether the header was used, for WWW-Authenticate.
+// client_secret_post (client_id and client_secret in the form),
+// private_key_jwt (client_assertion_type and client_assertion in the form)
+// or, for a public client, client_id alone. The method must be the
+// client's. basic reports whether the header was used, for
+// WWW-Authenticate.
 func (e *Emulator) authenticateClient(r *http.Request) (c *Client, basic bool, oe *oauthError) {
 	form := r.PostForm
-	if form.Get("client_assertion") != "" || form.Get("client_assertion_type") != "" {
-		return nil, false, errInvalidClient()
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		_, _, basic = r.BasicAuth()
+		if basic || form.Has("client_secret") {
+			return nil, basic, errInvalidRequest("The client authenticated in more than one way.")
+		}
+		c, oe = e.assertionClient(r)
+		return c, false, oe
 	}
 	var id, secret, method string
 	if hid, hsecret, ok := r.BasicAuth(); ok {
