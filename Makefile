@@ -25,8 +25,9 @@ build: ## build ./bin/tokenhook
 	$(GO) build -trimpath -o bin/tokenhook ./cmd/tokenhook
 
 .PHONY: test
-test: lint ## the whole suite: lint, then every test with the race detector
+test: lint ## the whole suite: lint, every test with the race detector, a short pass of every fuzz target
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
+	$(MAKE) fuzz FUZZTIME=3s
 
 .PHONY: test-short
 test-short: ## quick unit tests, no race detector, no end-to-end
@@ -40,9 +41,12 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) tool -modfile=tools/go.mod staticcheck $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
-	@for t in $$($(GO) test -list '^Fuzz' ./inlinehook/ | grep ^Fuzz); do \
-	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} -fuzzminimizetime 100x ./inlinehook/ || exit 1; done
+fuzz: ## run every fuzz target of every package for FUZZTIME each (default 30s)
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $${FUZZTIME:-30s} -fuzzminimizetime 100x $$pkg; \
+	  done; done
 
 .PHONY: bench
 bench: ## go test benchmarks of the hot path

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenhook/tokenhook/internal/certs/certstest"
 	"github.com/tokenhook/tokenhook/internal/pgtest"
 )
 
@@ -89,6 +91,7 @@ type server struct {
 	url    string // base URL
 	stderr *syncBuffer
 	done   chan error
+	client *http.Client // nil: http.DefaultClient
 }
 
 var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -142,7 +145,11 @@ func (s *server) post(t *testing.T, path, body string, headers ...string) (int, 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,5 +357,123 @@ func TestRequireAuthRefusesToStart(t *testing.T) {
 	r = tokenhook(t, nil, "serve", "--config", writeFile(t, t.TempDir(), "bad.yaml", "server:\n  lisen: x\n"))
 	if r.code == 0 || !strings.Contains(r.stderr, "lisen") {
 		t.Fatalf("bad config: %+v", r)
+	}
+}
+
+// TestServeHTTPS runs serve with a certificate generated here: it answers
+// over HTTPS a client that trusts that certificate, serves a renewed one
+// without a restart, and enforces the request limits: 409 for a repeated
+// eventId, 413 for a string too long, 400 for JSON too deep, 431 (net/http's
+// own) for headers too large.
+func TestServeHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	first, renewed := certstest.New(t, 1, "tokenhook e2e"), certstest.New(t, 2, "tokenhook e2e renewed")
+	certFile, keyFile := first.Write(t, dir)
+	env := append([]string{"TOKENHOOK_TLS_CERT_FILE=" + certFile, "TOKENHOOK_TLS_KEY_FILE=" + keyFile,
+		"TOKENHOOK_MAX_HEADER_BYTES=8192", "TOKENHOOK_LIMITS_MAX_STRING_BYTES=4096", "TOKENHOOK_LIMITS_MAX_JSON_DEPTH=16",
+		"TOKENHOOK_LIMITS_REPLAY_WINDOW=10m"}, basicEnv...)
+	srv := startServer(t, env, "--store", "memory:")
+	srv.url = "https://" + strings.TrimPrefix(srv.url, "http://")
+	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certstest.Pool(first, renewed)}}
+	t.Cleanup(transport.CloseIdleConnections)
+	srv.client = &http.Client{Transport: transport}
+	headers := []string{"Authorization", guideBasic, "Content-Type", "application/json"}
+	body := fixture(t, "authorization_code.json")
+	withID := func(id string) string { return strings.Replace(body, `"eventId": "`, `"eventId": "`+id, 1) }
+
+	if status, b := srv.post(t, "/hooks/okta/token", withID("a"), headers...); status != 204 {
+		t.Fatalf("over HTTPS: %d %s", status, b)
+	}
+	// A client that does not trust the certificate gets nowhere.
+	if _, err := http.Get(srv.url + "/healthz"); err == nil {
+		t.Error("a client without the certificate connected")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+		code   string
+	}{
+		{"repeated eventId", withID("a"), 409, "replay"},
+		{"string too long", strings.Replace(withID("b"), "jessie.smith@example.com", strings.Repeat("j", 5000), 1), 413, "string_too_long"},
+		{"JSON too deep", strings.Replace(withID("c"), `"data": {`, `"data": {"x":`+strings.Repeat("[", 20)+strings.Repeat("]", 20)+`,`, 1), 400, "nesting_too_deep"},
+		{"another eventId", withID("d"), 204, ""},
+	} {
+		status, b := srv.post(t, "/hooks/okta/token", tc.body, headers...)
+		if status != tc.status || tc.code != "" && !strings.HasPrefix(b, `{"error":"`+tc.code+`"`) {
+			t.Errorf("%s: %d %s, want %d %s", tc.name, status, b, tc.status, tc.code)
+		}
+	}
+	if status, _ := srv.post(t, "/hooks/okta/token", body, append(headers, "X-Padding", strings.Repeat("p", 32<<10))...); status != 431 {
+		t.Errorf("headers over server.max_header_bytes: %d, want 431", status)
+	}
+	logs := srv.stderr.String()
+	for _, want := range []string{"outcome=replay", "status=413", "status=400"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
+	}
+
+	// A renewed pair, renamed over the files, is served without a restart
+	// (the files are looked at every few seconds, on a handshake).
+	renewed.Write(t, dir)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(srv.url, "https://"), &tls.Config{RootCAs: certstest.Pool(first, renewed)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial := conn.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+		conn.Close()
+		if serial == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still serving certificate %d", serial)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !strings.Contains(srv.stderr.String(), "TLS certificate reloaded") {
+		t.Errorf("no reload logged:\n%s", srv.stderr)
+	}
+	transport.CloseIdleConnections()
+	if status, b := srv.post(t, "/hooks/okta/token", withID("e"), headers...); status != 204 {
+		t.Fatalf("after the reload: %d %s", status, b)
+	}
+}
+
+// TestServeRateLimit pins the per-source rate limit: 429 with Retry-After
+// and a JSON error after the burst, before authentication.
+func TestServeRateLimit(t *testing.T) {
+	env := append([]string{"TOKENHOOK_LIMITS_RATE_PER_SOURCE=0.01", "TOKENHOOK_LIMITS_RATE_BURST=3"}, basicEnv...)
+	srv := startServer(t, env, "--store", "memory:")
+	headers := []string{"Authorization", guideBasic, "Content-Type", "application/json"}
+	body := fixture(t, "authorization_code.json")
+	for i := range 3 {
+		if status, b := srv.post(t, "/hooks/okta/token", body, headers...); status != 204 {
+			t.Fatalf("call %d of the burst: %d %s", i+1, status, b)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.url+"/hooks/okta/token", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json") // and no credentials: limited before authentication
+	req.Header.Set("X-Forwarded-For", "198.51.100.1")  // not a source
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 429 || !strings.HasPrefix(string(b), `{"error":"rate_limited"`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("over the burst: %d %s, Retry-After %q", resp.StatusCode, b, resp.Header.Get("Retry-After"))
+	}
+	if !strings.Contains(srv.stderr.String(), "outcome=rate_limited") {
+		t.Errorf("no rate_limited log line:\n%s", srv.stderr)
+	}
+	// Health checks are not limited.
+	if resp, err := http.Get(srv.url + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("healthz: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 }

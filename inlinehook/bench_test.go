@@ -147,17 +147,26 @@ func benchRequests(b *testing.B) []benchRequest {
 
 // BenchmarkPartialDecoderFixtures is BenchmarkPartialDecoder over every
 // fixture: the default mapping's parts (user, preferred_username), and
-// every part.
+// every part; and both under the configuration's default limits, which
+// must cost nothing.
 func BenchmarkPartialDecoderFixtures(b *testing.B) {
+	defaultLimits := inlinehook.Limits{MaxDepth: 32, MaxStringBytes: 64 << 10}
 	for _, sel := range []struct {
-		name  string
-		parts inlinehook.Parts
+		name   string
+		parts  inlinehook.Parts
+		limits inlinehook.Limits
 	}{
-		{"default", inlinehook.Parts{User: true, Claims: []string{"preferred_username"}}},
+		{"default", inlinehook.Parts{User: true, Claims: []string{"preferred_username"}}, inlinehook.Limits{}},
 		{"all", inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true,
-			RefreshToken: true, Scopes: true, Claims: inlinehook.AllClaims}},
+			RefreshToken: true, Scopes: true, Claims: inlinehook.AllClaims}, inlinehook.Limits{}},
+		{"default_limits", inlinehook.Parts{User: true, Claims: []string{"preferred_username"}}, defaultLimits},
+		{"all_limits", inlinehook.Parts{Request: true, Protocol: true, Session: true, User: true, UserLinks: true, Policy: true,
+			RefreshToken: true, Scopes: true, Claims: inlinehook.AllClaims}, defaultLimits},
 	} {
 		d := inlinehook.NewPartialDecoder(sel.parts)
+		if sel.limits != (inlinehook.Limits{}) {
+			d = d.WithLimits(sel.limits)
+		}
 		for _, req := range benchRequests(b) {
 			b.Run(sel.name+"/"+req.name, func(b *testing.B) {
 				b.ReportAllocs()

@@ -18,6 +18,16 @@ func (d *PartialDecoder) decodeFast(data []byte) *TokenRequest {
 	}
 	var s scanner
 	s.data = data
+	s.stringLimit = len(data) // no string is longer than the input
+	if l := d.limits.MaxDepth; l > 0 && l < maxDepth {
+		s.depth = maxDepth - l // see scanner.stringLimit
+	}
+	if l := d.limits.MaxStringBytes; l > 0 && l < len(data) {
+		if l < 16 {
+			return nil // member does not check the names it reads in one go, up to 15 bytes
+		}
+		s.stringLimit = l
+	}
 	s.ws()
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		return nil // not an object, null included: json/v2 reports it

@@ -1,10 +1,13 @@
 package inlinehook
 
 import (
+	"bytes"
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"errors"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Parts selects the parts of a request a [PartialDecoder] decodes. The
@@ -47,6 +50,9 @@ type PartialDecoder struct {
 	allClaims bool              // decode every claim
 	claims    []string          // the claims decoded, when few
 	claimSet  map[string]string // the claims decoded, when many
+
+	// limits are the bounds WithLimits set; zero fields bound nothing.
+	limits Limits
 }
 
 // NewPartialDecoder returns a decoder for the parts p selects.
@@ -91,7 +97,8 @@ func NewPartialDecoder(p Parts) *PartialDecoder {
 const maxClaimList = 8
 
 // Decode decodes data like [DecodeTokenRequest], skipping the parts the
-// decoder was not made for.
+// decoder was not made for. A decoder made by [PartialDecoder.WithLimits]
+// also refuses input over its limits, with a [*LimitError].
 //
 // It reads the usual request in a single pass of its own, and leaves
 // anything else to encoding/json/v2: malformed input, and valid but
@@ -112,8 +119,14 @@ func (d *PartialDecoder) Decode(data []byte) (*TokenRequest, error) {
 }
 
 // decodeReference is Decode by json/v2 alone: the specification of Decode,
-// and its fallback.
+// and its fallback. With limits, a walk over the input's tokens (checkLimits)
+// comes first.
 func (d *PartialDecoder) decodeReference(data []byte) (*TokenRequest, error) {
+	if d.limits != (Limits{}) {
+		if err := checkLimits(data, d.limits); err != nil {
+			return nil, err
+		}
+	}
 	if d.opts == nil {
 		return decodeTokenRequest(data)
 	}
@@ -179,4 +192,163 @@ func claimsOnly(names []string) *json.Unmarshalers {
 		*c = claims
 		return nil
 	})
+}
+
+// Limits bound the JSON of a request, for a decoder made by
+// [PartialDecoder.WithLimits]. A zero (or negative) field bounds nothing.
+//
+// Okta's requests nest about six levels deep (more with nested claims), and
+// their longest strings are URLs of a few hundred bytes. Limits far above
+// that keep a caller from making the hook chew on a megabyte-long claim or
+// thousands of nested arrays, and leave Okta's requests on the fast path:
+// the fast path checks the nesting at no cost and each string with a
+// comparison. A MaxStringBytes under 16 leaves every input to json/v2.
+type Limits struct {
+	// MaxDepth bounds the nesting of objects and arrays: the request
+	// object itself is at depth 1, data at 2, data.context at 3.
+	MaxDepth int
+	// MaxStringBytes bounds the length of each string, member names
+	// included, in bytes after unescaping.
+	MaxStringBytes int
+}
+
+// WithLimits returns a decoder that decodes what d decodes and refuses input
+// over l with a [*LimitError]. d is unchanged.
+//
+// The limits apply to the whole input, parts skipped included, and to the
+// input before its meaning: a request over a limit gets a *LimitError even
+// where it has, before that point, a member of the wrong type; JSON that is
+// malformed before that point gets the [*DecodeError] it gets without
+// limits. Where the error is, it is the first in the input.
+func (d *PartialDecoder) WithLimits(l Limits) *PartialDecoder {
+	c := *d
+	c.limits = Limits{MaxDepth: max(l.MaxDepth, 0), MaxStringBytes: max(l.MaxStringBytes, 0)}
+	return &c
+}
+
+// Limit names one of [Limits].
+type Limit int
+
+const (
+	LimitDepth       Limit = iota + 1 // Limits.MaxDepth
+	LimitStringBytes                  // Limits.MaxStringBytes
+)
+
+func (l Limit) String() string {
+	switch l {
+	case LimitDepth:
+		return "depth"
+	case LimitStringBytes:
+		return "string bytes"
+	}
+	return "Limit(" + strconv.Itoa(int(l)) + ")"
+}
+
+// LimitError is a request over one of a decoder's [Limits]. Like
+// [DecodeError], it says which limit and where, and never quotes the input.
+type LimitError struct {
+	Limit Limit // which limit the input is over
+	Max   int   // the limit's value
+	// Offset is the byte offset of the string over the limit (its opening
+	// quote), or of the bracket opening one level too many; Line and
+	// Column are the same as an editor counts (from 1, columns in bytes).
+	Offset       int64
+	Line, Column int
+	// Pointer is the JSON pointer of the string or of the object or array
+	// opened; for a member name, of the object it is in. It is cut short
+	// (ending in "…") beyond maxPointerBytes.
+	Pointer string
+	// Name reports that the string over the limit is a member name.
+	Name bool
+}
+
+// maxPointerBytes bounds LimitError.Pointer: member names are limited by
+// MaxStringBytes only, and errors end up in logs.
+const maxPointerBytes = 256
+
+func (e *LimitError) Error() string {
+	var what string
+	switch {
+	case e.Limit == LimitDepth:
+		what = "nested deeper than " + strconv.Itoa(e.Max) + " levels at "
+	case e.Name:
+		what = "a member name longer than " + strconv.Itoa(e.Max) + " bytes in "
+	default:
+		what = "a string longer than " + strconv.Itoa(e.Max) + " bytes at "
+	}
+	where := e.Pointer
+	if where == "" {
+		where = "the top level"
+	}
+	return "token inline hook request over a limit: " + what + where +
+		" (line " + strconv.Itoa(e.Line) + ", column " + strconv.Itoa(e.Column) + ")"
+}
+
+// checkLimits is the specification of the limits: it walks data's tokens
+// as json/v2 reads them, up to the end of the first value, and returns a
+// *LimitError for the first token over l. It returns nil when there is none
+// before the end of the value or before a syntax error, which json/v2
+// then reports.
+//
+// The fast path does not call it: it refuses to vouch for input whose
+// strings are longer or nesting deeper than l allows (see scanner), and
+// FuzzPartialDecodeMatchesReference checks that the two agree.
+func checkLimits(data []byte, l Limits) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	var buf []byte // unescaped strings, for their length
+	for {
+		switch dec.PeekKind() {
+		case 0:
+			return nil // an error: json/v2 reports it
+		case '{', '[':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil
+			}
+			if l.MaxDepth > 0 && dec.StackDepth() > l.MaxDepth {
+				return newLimitError(data, LimitDepth, l.MaxDepth, dec.InputOffset()-1, dec.StackPointer(), false)
+			}
+		case '"':
+			depth := dec.StackDepth()
+			k, n := dec.StackIndex(depth)
+			name := k == '{' && n%2 == 0
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil
+			}
+			size := len(v) - 2
+			if l.MaxStringBytes > 0 && size > l.MaxStringBytes && bytes.IndexByte(v, '\\') >= 0 {
+				if buf, err = jsontext.AppendUnquote(buf[:0], v); err != nil {
+					return nil // never: ReadValue has validated it
+				}
+				size = len(buf)
+			}
+			if l.MaxStringBytes > 0 && size > l.MaxStringBytes {
+				p := dec.StackPointer()
+				if name {
+					p = p.Parent()
+				}
+				return newLimitError(data, LimitStringBytes, l.MaxStringBytes, dec.InputOffset()-int64(len(v)), p, name)
+			}
+		default:
+			if _, err := dec.ReadToken(); err != nil {
+				return nil
+			}
+		}
+		if dec.StackDepth() == 0 {
+			return nil // the end of the first value: json/v2 judges the rest
+		}
+	}
+}
+
+func newLimitError(data []byte, l Limit, max int, off int64, p jsontext.Pointer, name bool) *LimitError {
+	e := &LimitError{Limit: l, Max: max, Offset: off, Pointer: string(p), Name: name}
+	if len(e.Pointer) > maxPointerBytes {
+		cut := maxPointerBytes
+		for cut > 0 && !utf8.RuneStart(e.Pointer[cut]) {
+			cut--
+		}
+		e.Pointer = e.Pointer[:cut] + "…"
+	}
+	e.Line, e.Column = lineColumn(data, off)
+	return e
 }

@@ -3,7 +3,9 @@ package inlinehook
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json/v2"
 	"errors"
+	"fmt"
 	"math/bits"
 	"os"
 	"path/filepath"
@@ -50,40 +52,154 @@ var diffDecoders = func() []*PartialDecoder {
 	return ds
 }()
 
+// diffLimits are the limits the differential tests also decode with: the
+// fast path must refuse to vouch for input over them, and the reference
+// (checkLimits, then json/v2) defines the error.
+var diffLimits = []Limits{
+	{MaxDepth: 32, MaxStringBytes: 64 << 10}, // the configuration's defaults: every fixture is within them
+	{MaxDepth: 8, MaxStringBytes: 1024},      // the least the configuration allows
+	{MaxDepth: 5, MaxStringBytes: 40},        // fixtures are over both
+	{MaxDepth: 4},
+	{MaxStringBytes: 7},                // below 16: the fast path leaves all to the reference
+	{MaxStringBytes: 16},               // the least the fast path reads
+	{MaxDepth: 64, MaxStringBytes: 17}, // the fast path's own depth; names of 16 and 17 bytes
+	{MaxDepth: 70},                     // deeper than the fast path goes
+}
+
+// limitedDecoder is a decoder with limits, and the same decoder without.
+type limitedDecoder struct {
+	limits    Limits
+	d, plain  *PartialDecoder
+	selection int // index in diffSelections
+}
+
+// diffLimitedDecoders are some selections (the default mapping's, none,
+// all) under every diffLimits.
+var diffLimitedDecoders = func() []limitedDecoder {
+	var ds []limitedDecoder
+	for _, l := range diffLimits {
+		for _, sel := range []int{0, 1, 9} {
+			plain := diffDecoders[sel]
+			ds = append(ds, limitedDecoder{limits: l, d: plain.WithLimits(l), plain: plain, selection: sel})
+		}
+	}
+	return ds
+}()
+
 // checkAgainstReference checks one input against json/v2 for every
-// selection, and reports whether the fast path decoded it for all of them.
+// selection, with and without limits, and reports whether the fast path
+// decoded it for every selection without limits.
 func checkAgainstReference(t *testing.T, in []byte) (fast bool) {
 	t.Helper()
 	fast = true
 	for i, d := range diffDecoders {
-		f := d.decodeFast(in)
-		want, wantErr := d.decodeReference(in)
-		if f == nil {
+		if checkDecoder(t, d, in, i == 0, func() string { return "selection " + strconv.Itoa(i) }) == nil {
 			fast = false
-		} else if wantErr != nil {
-			t.Fatalf("selection %d: the fast path accepts what json/v2 rejects (%v)", i, wantErr)
-		} else if !reflect.DeepEqual(want, f) {
-			t.Fatalf("selection %d: the fast path and json/v2 differ (-json/v2 +fast):\n%s", i, cmp.Diff(want, f))
 		}
-		if i > 0 && f == nil {
-			continue // Decode is decodeReference: checked for the first selection
-		}
-		got, err := d.Decode(in)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("selection %d: Decode err = %v, json/v2 err = %v", i, err, wantErr)
-		}
-		if err != nil {
-			var de *DecodeError
-			if !errors.As(err, &de) || err.Error() != wantErr.Error() {
-				t.Fatalf("selection %d: Decode err = %#v, want json/v2's %v", i, err, wantErr)
+	}
+	overs := map[Limits]bool{}
+	for _, ld := range diffLimitedDecoders {
+		name := func() string { return fmt.Sprintf("selection %d, limits %+v", ld.selection, ld.limits) }
+		checkDecoder(t, ld.d, in, true, name)
+		// The limits change nothing else: within them, the decoder is the
+		// one without limits; over them, the error is checkLimits'.
+		got, err := ld.d.Decode(in)
+		limitErr := checkLimits(in, ld.limits)
+		if limitErr != nil {
+			var le *LimitError
+			if !errors.As(err, &le) || err.Error() != limitErr.Error() {
+				t.Fatalf("%s: Decode err = %v, want the limit error %v", name(), err, limitErr)
 			}
-			continue
+		} else {
+			want, wantErr := ld.plain.decodeReference(in)
+			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() || !reflect.DeepEqual(want, got) {
+				t.Fatalf("%s: within the limits, Decode = %v, %v; without limits %v, %v", name(), got, err, want, wantErr)
+			}
 		}
-		if !reflect.DeepEqual(want, got) {
-			t.Fatalf("selection %d: Decode and json/v2 differ (-json/v2 +Decode):\n%s", i, cmp.Diff(want, got))
+		// checkLimits against a plain count over json/v2's any, for
+		// input that is one valid value.
+		if _, seen := overs[ld.limits]; !seen {
+			over, ok := overLimits(in, ld.limits)
+			overs[ld.limits] = over
+			if ok && over != (limitErr != nil) {
+				t.Fatalf("limits %+v: checkLimits says %v, the input is over them: %v", ld.limits, limitErr, over)
+			}
 		}
 	}
 	return fast
+}
+
+// checkDecoder checks d's fast path and Decode against its reference on
+// in, and returns what the fast path decoded. Decode is checked where the
+// fast path falls back only if always is true: it is decodeReference then.
+func checkDecoder(t *testing.T, d *PartialDecoder, in []byte, always bool, name func() string) *TokenRequest {
+	t.Helper()
+	f := d.decodeFast(in)
+	want, wantErr := d.decodeReference(in)
+	switch {
+	case f == nil:
+	case wantErr != nil:
+		t.Fatalf("%s: the fast path accepts what the reference rejects (%v)", name(), wantErr)
+	case !reflect.DeepEqual(want, f):
+		t.Fatalf("%s: the fast path and json/v2 differ (-json/v2 +fast):\n%s", name(), cmp.Diff(want, f))
+	}
+	if !always && f == nil {
+		return f
+	}
+	got, err := d.Decode(in)
+	if (err == nil) != (wantErr == nil) {
+		t.Fatalf("%s: Decode err = %v, json/v2 err = %v", name(), err, wantErr)
+	}
+	if err != nil {
+		var de *DecodeError
+		var le *LimitError
+		if !errors.As(err, &de) && !errors.As(err, &le) || err.Error() != wantErr.Error() {
+			t.Fatalf("%s: Decode err = %#v, want json/v2's %v", name(), err, wantErr)
+		}
+		return f
+	}
+	if !reflect.DeepEqual(want, got) {
+		t.Fatalf("%s: Decode and json/v2 differ (-json/v2 +Decode):\n%s", name(), cmp.Diff(want, got))
+	}
+	return f
+}
+
+// overLimits reports whether in, a JSON value, nests deeper or has a
+// string (or a name) longer than l allows, by counting over json/v2's
+// decode into an any. ok is false when json/v2 does not decode in.
+func overLimits(in []byte, l Limits) (over, ok bool) {
+	var v any
+	if err := json.Unmarshal(in, &v); err != nil {
+		return false, false
+	}
+	var walk func(v any, depth int) bool
+	longer := func(s string) bool { return l.MaxStringBytes > 0 && len(s) > l.MaxStringBytes }
+	walk = func(v any, depth int) bool {
+		switch v := v.(type) {
+		case string:
+			return longer(v)
+		case []any:
+			if l.MaxDepth > 0 && depth+1 > l.MaxDepth {
+				return true
+			}
+			for _, e := range v {
+				if walk(e, depth+1) {
+					return true
+				}
+			}
+		case map[string]any:
+			if l.MaxDepth > 0 && depth+1 > l.MaxDepth {
+				return true
+			}
+			for k, e := range v {
+				if longer(k) || walk(e, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v, 0), true
 }
 
 // diffFixtures returns the request fixtures: this package's and the load
@@ -268,6 +384,29 @@ var mutations = func() []mutation {
 		{"unknown in token lifetime", `"lifetime"`, `"x":"y","lifetime"`},
 		{"unknown in profile", `"login"`, `"x":{"a":{"b":[]}},"login"`},
 		{"unknown in user", `"profile"`, `"x":"\u00e9","profile"`},
+		// Strings and nesting around the limits of diffLimits.
+		{"string 40 bytes", `"login": "`, `"login": "` + strings.Repeat("s", 40-len("jessie.smith@example.com"))},
+		{"string 41 bytes", `"login": "`, `"login": "` + strings.Repeat("s", 41-len("jessie.smith@example.com"))},
+		{"string 1025 bytes", `"login": "`, `"login": "` + strings.Repeat("s", 1025-len("jessie.smith@example.com"))},
+		{"long skipped string", `"ipAddress": "`, `"ipAddress": "` + strings.Repeat("1", 2000)},
+		{"long claim", `"claims": {`, `"claims": {"preferred_username":"` + strings.Repeat("c", 1500) + `",`},
+		{"long unknown", `"eventId"`, `"x":["` + strings.Repeat("u", 1500) + `"],"eventId"`},
+		{"long name", `"eventId"`, `"` + strings.Repeat("n", 1100) + `":1,"eventId"`},
+		{"name 8 bytes", `"eventId"`, `"abcdefgh":1,"eventId"`},
+		{"names 15 to 18 bytes", `"eventId"`, `"abcdefghijklmno":1,"abcdefghijklmnop":2,"abcdefghijklmnopq":3,"abcdefghijklmnopqr":4,"eventId"`},
+		{"string 16 bytes", `"eventId": "`, `"eventId": "0123456789abcdef", "x": "`},
+		{"string 17 bytes", `"eventId": "`, `"eventId": "0123456789abcdefg", "x": "`},
+		{"long escaped string within", `"login": "`, `"login": "` + strings.Repeat(`\u00e9`, 200)}, // 1200 bytes, 400 unescaped
+		{"long escaped string over", `"login": "`, `"login": "` + strings.Repeat(`\u00e9`, 520)},   // 1040 unescaped
+		{"escaped string 7 bytes", `"login": "`, `"login": "\u00e9\u00e9\u00e9x`},
+		{"long string then malformed", `"eventId"`, `"x":"` + strings.Repeat("m", 1100) + `",,"eventId"`},
+		{"malformed then long string", `"eventId"`, `"x":,"` + strings.Repeat("m", 1100) + `","eventId"`},
+		{"wrong type then long string", `"eventId": "`, `"eventId": 5, "x":"` + strings.Repeat("w", 1100) + `", "y": "`},
+		{"depth 8", `"eventId"`, `"x":` + deep(7, "[", "]") + `,"eventId"`},
+		{"depth 9", `"eventId"`, `"x":` + deep(8, "[", "]") + `,"eventId"`},
+		{"deep objects 9", `"eventId"`, `"x":` + strings.Repeat(`{"a":`, 8) + "1" + strings.Repeat("}", 8) + `,"eventId"`},
+		{"deep then malformed", `"eventId"`, `"x":` + deep(40, "[", "]") + `,,"eventId"`},
+		{"deep claim value", `"claims": {`, `"claims": {"preferred_username":[[[[[["x"]]]]]],`},
 	}
 	return ms
 }()
@@ -321,6 +460,11 @@ func TestPartialDecodeMatchesReference(t *testing.T) {
 			if !checkAgainstReference(t, body) {
 				t.Errorf("the fast path does not decode the fixture")
 			}
+			for _, ld := range diffLimitedDecoders {
+				if ld.limits == diffLimits[0] && ld.d.decodeFast(body) == nil {
+					t.Errorf("the fast path does not decode the fixture under the default limits")
+				}
+			}
 			for _, m := range mutations {
 				if in := mutate(body, m); in != nil {
 					t.Run(m.name, func(t *testing.T) { checkAgainstReference(t, in) })
@@ -340,6 +484,14 @@ func TestPartialDecodeMatchesReference(t *testing.T) {
 						if _, err := d.decodeReference(body[:n]); err != nil {
 							t.Fatalf("truncated to %d bytes: the fast path accepts what json/v2 rejects (%v)", n, err)
 						}
+					}
+				}
+				if n%29 != 0 {
+					continue
+				}
+				for _, ld := range diffLimitedDecoders {
+					if ld.d.decodeFast(body[:n]) != nil {
+						t.Fatalf("truncated to %d bytes: the fast path with limits %+v accepts it", n, ld.limits)
 					}
 				}
 			}
@@ -453,9 +605,17 @@ func TestSpecial(t *testing.T) {
 // decodes itself, so that the differential checks are not vacuous and
 // the usual request never takes the slow path.
 func TestPartialDecodeFastPathCovers(t *testing.T) {
-	fast := func(in []byte) bool {
+	fast := func(in []byte, m mutation) bool {
 		for _, d := range diffDecoders {
 			if d.decodeFast(in) == nil {
+				return false
+			}
+		}
+		for _, ld := range diffLimitedDecoders {
+			// Within its limits, a limited decoder is as fast, but for
+			// strings with escapes: it measures them as they are in the
+			// input, longer than unescaped.
+			if checkLimits(in, ld.limits) == nil && ld.d.decodeFast(in) == nil && !strings.Contains(m.new, `\`) {
 				return false
 			}
 		}
@@ -471,7 +631,7 @@ func TestPartialDecodeFastPathCovers(t *testing.T) {
 			slow := strings.HasPrefix(m.name, "escaped name") || strings.HasPrefix(m.name, "many ") ||
 				m.name == "deeper arrays" || m.name == "deep claim" || strings.HasPrefix(m.name, "expiration 19") ||
 				m.name == "expiration max" || m.name == "expiration min"
-			if err == nil && !slow && !fast(in) {
+			if err == nil && !slow && !fast(in, m) {
 				t.Errorf("%s, %s: json/v2 decodes it, the fast path falls back", filepath.Base(name), m.name)
 			}
 		}

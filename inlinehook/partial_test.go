@@ -1,6 +1,7 @@
 package inlinehook_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -115,5 +116,93 @@ func BenchmarkPartialDecoder(b *testing.B) {
 		if _, err := d.Decode(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestPartialDecoderLimits pins the errors of a decoder with limits: which
+// limit, where, and never a value; and that input within them decodes as
+// without them.
+func TestPartialDecoderLimits(t *testing.T) {
+	plain := inlinehook.NewPartialDecoder(inlinehook.Parts{User: true, Claims: []string{"preferred_username"}})
+	d := plain.WithLimits(inlinehook.Limits{MaxDepth: 8, MaxStringBytes: 1024})
+	for _, name := range requestFixtures {
+		body := mustReadFile(t, "requests", name+".json")
+		got, err := d.Decode(body)
+		want, _ := plain.Decode(body)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: with limits %v, %v", name, got, err)
+		}
+	}
+	secret := strings.Repeat("s3cr3t", 200) // 1200 bytes
+	tests := []struct {
+		name    string
+		in      string
+		limit   inlinehook.Limit
+		pointer string
+		offset  int64
+		isName  bool
+		message string
+	}{
+		{name: "string", in: `{"data":{"context":{"user":{"profile":{"login":"` + secret + `"}}}}}`,
+			limit: inlinehook.LimitStringBytes, pointer: "/data/context/user/profile/login", offset: 47,
+			message: "a string longer than 1024 bytes at /data/context/user/profile/login (line 1, column 48)"},
+		{name: "skipped string", in: `{"data":{"context":{"request":{"ipAddress":"` + secret + `"}}}}`,
+			limit: inlinehook.LimitStringBytes, pointer: "/data/context/request/ipAddress", offset: 43},
+		{name: "in an array", in: `{"x":[1,"` + secret + `"]}`, limit: inlinehook.LimitStringBytes, pointer: "/x/1", offset: 8},
+		{name: "name", in: `{"data":{"` + secret + `":1}}`, limit: inlinehook.LimitStringBytes, pointer: "/data", offset: 9, isName: true,
+			message: "a member name longer than 1024 bytes in /data (line 1, column 10)"},
+		{name: "escapes count unescaped", in: `{"x":"` + strings.Repeat(`\u00e9`, 513) + `"}`, limit: inlinehook.LimitStringBytes, pointer: "/x", offset: 5},
+		{name: "top level", in: `"` + secret + `"`, limit: inlinehook.LimitStringBytes, pointer: "", offset: 0, message: "at the top level"},
+		{name: "depth", in: `{"data":{"context":{"user":{"_links":{"a":[[[[1]]]]}}}}}`,
+			limit: inlinehook.LimitDepth, pointer: "/data/context/user/_links/a/0/0/0", offset: 45,
+			message: "nested deeper than 8 levels at /data/context/user/_links/a/0/0/0 (line 1, column 46)"},
+		{name: "over a limit before a wrong type", in: `{"eventId":5,"x":"` + secret + `"}`, limit: inlinehook.LimitStringBytes, pointer: "/x", offset: 17},
+		{name: "over a limit before malformed JSON", in: `{"x":"` + secret + `",,}`, limit: inlinehook.LimitStringBytes, pointer: "/x", offset: 5},
+		{name: "on a new line", in: "{\n  \"x\": [[[[[[[[]]]]]]]]\n}", limit: inlinehook.LimitDepth, pointer: "/x/0/0/0/0/0/0/0", offset: 16,
+			message: "(line 2, column 15)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := d.Decode([]byte(tt.in))
+			var le *inlinehook.LimitError
+			if !errors.As(err, &le) {
+				t.Fatalf("err = %v, want a *LimitError", err)
+			}
+			if le.Limit != tt.limit || le.Pointer != tt.pointer || le.Offset != tt.offset || le.Name != tt.isName {
+				t.Errorf("err = %+v, want limit %v at %q (offset %d, name %v)", le, tt.limit, tt.pointer, tt.offset, tt.isName)
+			}
+			if tt.message != "" && !strings.Contains(err.Error(), tt.message) {
+				t.Errorf("message %q, want it to contain %q", err, tt.message)
+			}
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "é") {
+				t.Errorf("message quotes the input: %q", err)
+			}
+			// Without limits, the input decodes or is the usual error.
+			if _, err := plain.Decode([]byte(tt.in)); errors.As(err, new(*inlinehook.LimitError)) {
+				t.Errorf("without limits: %v", err)
+			}
+		})
+	}
+	// Malformed JSON before the limit is the usual decode error.
+	_, err := d.Decode([]byte(`{"x":,"` + secret + `"}`))
+	var de *inlinehook.DecodeError
+	if !errors.As(err, &de) {
+		t.Errorf("malformed then over a limit: err = %v, want a *DecodeError", err)
+	}
+	// Exactly at the limits is within them.
+	at := `{"x":"` + strings.Repeat("a", 1024) + `","` + strings.Repeat("n", 1024) + `":[[[[[[1]]]]]]}`
+	if _, err := d.Decode([]byte(at)); err != nil {
+		t.Errorf("at the limits: %v", err)
+	}
+	// A long pointer is cut short: names are bounded by MaxStringBytes only.
+	long := strings.Repeat("n", 1000)
+	var le *inlinehook.LimitError
+	_, err = d.Decode([]byte(`{"` + long + `":{"` + long + `":"` + secret + `"}}`))
+	if !errors.As(err, &le) || len(le.Pointer) > 300 || !strings.HasSuffix(le.Pointer, "…") {
+		t.Errorf("long pointer: %v", err)
+	}
+	// WithLimits leaves the decoder it is called on as it was.
+	if _, err := plain.Decode([]byte(`{"x":"` + secret + `"}`)); err != nil {
+		t.Errorf("the plain decoder: %v", err)
 	}
 }

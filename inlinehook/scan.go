@@ -19,15 +19,24 @@ import (
 // Being conservative is always correct: bad costs time, never a result.
 // What it does not vouch for, although json/v2 may accept it: member names
 // with escapes, more than maxOpenNames members in the open objects
-// together, nesting deeper than maxDepth, and lone surrogate escapes.
+// together, nesting deeper than maxDepth, and lone surrogate escapes; nor,
+// for a decoder with Limits, nesting or strings beyond them.
 //
 // Where a method reads a value, s.pos is at its first byte, inside data
 // (more and elem see to it), and leaves s.pos just after it.
 type scanner struct {
 	data  []byte
 	pos   int
-	depth int  // objects and arrays open
+	depth int  // objects and arrays open (but see stringLimit)
 	bad   bool // fall back to json/v2
+
+	// What it vouches for under Limits: strings of up to stringLimit
+	// bytes as they are in the input (unescaped, a string is no longer),
+	// and nesting up to Limits.MaxDepth, for which depth starts at
+	// maxDepth - MaxDepth: the checks against maxDepth enforce it at no
+	// cost. Input beyond fails, and the reference (checkLimits) reports
+	// the limit it is over.
+	stringLimit int
 
 	// The member more read last: the offsets of its name's quotes (the
 	// name has no escapes).
@@ -286,8 +295,11 @@ func (s *scanner) member(o *object, d []byte, i int) (value, end int) {
 		}
 	}
 	if end < 0 {
+		// Only a name read this way can be longer than stringLimit: those
+		// found in the first sixteen bytes are shorter (decodeFast sees to
+		// it).
 		next, escaped := scanString(d, i)
-		if next < 0 || escaped {
+		if next < 0 || escaped || next-1-start > s.stringLimit {
 			return -1, 0
 		}
 		end = next - 1
@@ -419,7 +431,9 @@ func (s *scanner) skipValue() {
 value: // d[i] is a value's first byte
 	switch d[i] {
 	case '"':
-		if i, _ = scanString(d, i); i < 0 {
+		// One comparison for both: a failed scan (-1) is a huge length.
+		next = i
+		if i, _ = scanString(d, i); uint(i-next-2) > uint(s.stringLimit) {
 			goto fail
 		}
 	case '{':
@@ -706,7 +720,7 @@ func (s *scanner) str() string {
 		return ""
 	}
 	next, escaped := scanString(s.data, start)
-	if next < 0 {
+	if uint(next-start-2) > uint(s.stringLimit) { // next < 0 included
 		s.fail()
 		return ""
 	}
@@ -734,7 +748,7 @@ func (s *scanner) strField(b *fields, dst *string) {
 		return
 	}
 	next, escaped := scanString(s.data, start)
-	if next < 0 || escaped {
+	if escaped || uint(next-start-2) > uint(s.stringLimit) { // next < 0 included
 		*dst = s.str() // fails, or unescapes
 		return
 	}

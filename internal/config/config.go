@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,10 @@ const EnvPrefix = "TOKENHOOK_"
 // Config is tokenhook's whole configuration. Its zero value is not usable;
 // start from [Default].
 type Config struct {
+	// secretsInFile records that the YAML file itself holds a secret,
+	// which production mode (auth.require) refuses.
+	secretsInFile bool
+
 	Server Server `yaml:"server" envPrefix:""`
 	Store  Store  `yaml:"store" envPrefix:""`
 	Auth   Auth   `yaml:"auth" envPrefix:"AUTH_"`
@@ -42,6 +47,41 @@ type Config struct {
 	Rules   []rules.RuleSpec   `yaml:"rules"`
 	Policy  Policy             `yaml:"policy" envPrefix:"POLICY_"`
 	Cache   Cache              `yaml:"cache" envPrefix:"CACHE_"`
+	Limits  Limits             `yaml:"limits" envPrefix:"LIMITS_"`
+}
+
+// TLS makes serve speak HTTPS itself. Without CertFile and KeyFile it
+// serves plain HTTP, for a TLS-terminating proxy in front of it.
+type TLS struct {
+	// CertFile and KeyFile are PEM files: the certificate chain and its
+	// key. They are read again when they change on disk, so a renewed
+	// certificate is served without a restart.
+	CertFile string `yaml:"cert_file" env:"CERT_FILE"`
+	KeyFile  string `yaml:"key_file" env:"KEY_FILE"`
+	// MinVersion is "1.2" (default) or "1.3".
+	MinVersion string `yaml:"min_version" env:"MIN_VERSION"`
+}
+
+// Enabled reports whether serve speaks HTTPS.
+func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Limits bound what a caller may make the server do. Okta's requests are a
+// few KB with shallow JSON; anything far beyond is not Okta.
+type Limits struct {
+	// MaxJSONDepth bounds the nesting of the request's JSON.
+	MaxJSONDepth int `yaml:"max_json_depth" env:"MAX_JSON_DEPTH"`
+	// MaxStringBytes bounds each JSON string of the request (names and
+	// values), after unescaping.
+	MaxStringBytes int `yaml:"max_string_bytes" env:"MAX_STRING_BYTES"`
+	// RatePerSource limits each client address to this many requests a
+	// second (with bursts of RateBurst); 0 turns the limit off. Behind a
+	// proxy, every request has the proxy's address: leave it off there.
+	RatePerSource float64 `yaml:"rate_per_source" env:"RATE_PER_SOURCE"`
+	RateBurst     int     `yaml:"rate_burst" env:"RATE_BURST"`
+	// ReplayWindow rejects a request whose eventId was seen within the
+	// window (409); 0 turns the guard off. Okta never retries a token
+	// hook, so a repeated eventId is a replay.
+	ReplayWindow time.Duration `yaml:"replay_window" env:"REPLAY_WINDOW"`
 }
 
 // Policy bounds a hook call in time and says what a failure costs. Okta
@@ -96,6 +136,13 @@ type Server struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGTERM or SIGINT.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SHUTDOWN_TIMEOUT"`
+	// MaxHeaderBytes bounds the request's header section.
+	MaxHeaderBytes int `yaml:"max_header_bytes" env:"MAX_HEADER_BYTES"`
+	// MaxConnections bounds the connections served at once; more wait to
+	// be accepted. 0 means no bound.
+	MaxConnections int `yaml:"max_connections" env:"MAX_CONNECTIONS"`
+	// TLS serves HTTPS from a certificate and key.
+	TLS TLS `yaml:"tls" envPrefix:"TLS_"`
 	// GCPercent is the garbage collector's GOGC for serve, unless the GOGC
 	// environment variable sets it. The hook's live heap is a few MB and
 	// every call allocates ~10 KB, so Go's default of 100 collects dozens
@@ -117,13 +164,50 @@ type Auth struct {
 	Require bool       `yaml:"require" env:"REQUIRE"`
 	Header  HeaderAuth `yaml:"header" envPrefix:"HEADER_"`
 	Basic   BasicAuth  `yaml:"basic" envPrefix:"BASIC_"`
+	// Bearer accepts OAuth 2.0 access tokens: Okta's "OAuth 2.0 – client
+	// secret" and "– private key" schemes.
+	Bearer BearerAuth `yaml:"bearer" envPrefix:"BEARER_"`
 }
+
+// BearerAuth validates "Authorization: Bearer <JWT>" against an issuer's
+// keys. Okta fetches the token from the authorization server the hook is
+// registered with and sends it on every call.
+type BearerAuth struct {
+	// Issuer is the token's required iss, e.g.
+	// https://example.okta.com/oauth2/aus1hook; setting it turns the
+	// scheme on. Its keys come from JWKSURI, else from the issuer's
+	// discovery document.
+	Issuer  string `yaml:"issuer" env:"ISSUER"`
+	JWKSURI string `yaml:"jwks_uri" env:"JWKS_URI"`
+	// Audience lists the accepted aud values (at least one is required).
+	Audience []string `yaml:"audience" env:"AUDIENCE"`
+	// Scope is a scope the token must carry (scp), the custom scope
+	// created for the hook. Empty: none required.
+	Scope string `yaml:"scope" env:"SCOPE"`
+	// ClientIDs, when set, restricts cid to these clients.
+	ClientIDs []string `yaml:"client_ids" env:"CLIENT_IDS"`
+	// Algorithms are the accepted signature algorithms (default RS256).
+	// none and the HMAC algorithms are always refused: the issuer's keys
+	// are public.
+	Algorithms []string `yaml:"algorithms" env:"ALGORITHMS"`
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration `yaml:"leeway" env:"LEEWAY"`
+	// KeysRefreshMin is the least time between two fetches of the keys
+	// for a token signed with an unknown kid.
+	KeysRefreshMin time.Duration `yaml:"keys_refresh_min" env:"KEYS_REFRESH_MIN"`
+}
+
+// Enabled reports whether the bearer scheme is configured.
+func (b BearerAuth) Enabled() bool { return b.Issuer != "" }
 
 // HeaderAuth accepts a request whose header Name carries one of Values
 // verbatim. Several values let a secret be rotated without downtime.
 type HeaderAuth struct {
 	Name   string   `yaml:"name" env:"NAME"`
 	Values []string `yaml:"values" env:"VALUES"`
+	// ValuesFile names a file of secrets, one a line, added to Values:
+	// a mounted secret, so that none is in the file or the environment.
+	ValuesFile string `yaml:"values_file" env:"VALUES_FILE"`
 }
 
 // BasicAuth accepts HTTP Basic credentials, as Okta's guide configures them
@@ -131,11 +215,14 @@ type HeaderAuth struct {
 type BasicAuth struct {
 	Username string `yaml:"username" env:"USERNAME"`
 	Password string `yaml:"password" env:"PASSWORD"`
+	// PasswordFile names a file holding the password (a trailing newline
+	// is dropped), instead of Password.
+	PasswordFile string `yaml:"password_file" env:"PASSWORD_FILE"`
 }
 
 // Configured reports whether any secret is configured.
 func (a Auth) Configured() bool {
-	return len(a.Header.Values) > 0 || a.Basic.Username != "" || a.Basic.Password != ""
+	return len(a.Header.Values) > 0 || a.Basic.Username != "" || a.Basic.Password != "" || a.Bearer.Enabled()
 }
 
 // Log configures logging.
@@ -210,8 +297,12 @@ func Default() Config {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   10 * time.Second,
 			GCPercent:         400,
+			MaxHeaderBytes:    32 << 10,
+			MaxConnections:    4096,
+			TLS:               TLS{MinVersion: "1.2"},
 		},
 		Store: Store{DSN: defaultStoreDSN},
+		Auth:  Auth{Bearer: BearerAuth{Algorithms: []string{"RS256"}, Leeway: 30 * time.Second, KeysRefreshMin: 30 * time.Second}},
 		Log:   Log{Format: "text", Level: "info"},
 		Claims: Claims{
 			LookupKeys: []string{SourceUserLogin, SourceIdentityClaims + "preferred_username"},
@@ -222,6 +313,7 @@ func Default() Config {
 			StoreTimeout: time.Second,
 			MaxRuleCost:  rules.DefaultMaxCost,
 		},
+		Limits: Limits{MaxJSONDepth: 32, MaxStringBytes: 64 << 10, RateBurst: 20},
 		Cache: Cache{
 			Enabled:     true,
 			TTL:         30 * time.Second,
@@ -253,6 +345,7 @@ func Load(path string, environ []string) (Config, error) {
 		if err := Decode(f, &cfg); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
+		cfg.secretsInFile = len(cfg.Auth.Header.Values) > 0 || cfg.Auth.Basic.Password != ""
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{
 		Prefix:      EnvPrefix,
@@ -260,8 +353,38 @@ func Load(path string, environ []string) (Config, error) {
 	}); err != nil {
 		return Config{}, fmt.Errorf("config: environment: %w", err)
 	}
+	if err := cfg.readSecretFiles(); err != nil {
+		return Config{}, err
+	}
 	cfg.fillDefaults()
 	return cfg, nil
+}
+
+// readSecretFiles reads the secrets the configuration names files for.
+// Errors name the file, never its content.
+func (c *Config) readSecretFiles() error {
+	if name := c.Auth.Basic.PasswordFile; name != "" {
+		if c.Auth.Basic.Password != "" {
+			return errors.New("config: auth.basic: password and password_file are exclusive")
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("config: auth.basic.password_file: %w", err)
+		}
+		c.Auth.Basic.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if name := c.Auth.Header.ValuesFile; name != "" {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("config: auth.header.values_file: %w", err)
+		}
+		for line := range strings.Lines(string(b)) {
+			if v := strings.TrimRight(line, "\r\n"); v != "" {
+				c.Auth.Header.Values = append(c.Auth.Header.Values, v)
+			}
+		}
+	}
+	return nil
 }
 
 // Decode decodes YAML into cfg strictly: unknown keys are errors. Keys the
@@ -326,6 +449,45 @@ func (c *Config) Validate() error {
 			add("server.%s %s: want a positive duration", name, d)
 		}
 	}
+	if c.Server.MaxHeaderBytes < 4096 {
+		add("server.max_header_bytes %d: want at least 4096", c.Server.MaxHeaderBytes)
+	}
+	if c.Server.MaxConnections < 0 {
+		add("server.max_connections %d: want 0 (no bound) or a positive number", c.Server.MaxConnections)
+	}
+	if t := c.Server.TLS; t.Enabled() && (t.CertFile == "" || t.KeyFile == "") {
+		add("server.tls: cert_file and key_file go together")
+	}
+	switch c.Server.TLS.MinVersion {
+	case "1.2", "1.3":
+	default:
+		add("server.tls.min_version %q: want 1.2 or 1.3", c.Server.TLS.MinVersion)
+	}
+	if l := c.Limits; l.MaxJSONDepth < 8 || l.MaxStringBytes < 1024 {
+		add("limits.max_json_depth %d, limits.max_string_bytes %d: want at least 8 and 1024 (Okta's requests need them)", l.MaxJSONDepth, l.MaxStringBytes)
+	}
+	if l := c.Limits; l.RatePerSource < 0 || (l.RatePerSource > 0 && l.RateBurst < 1) || l.ReplayWindow < 0 {
+		add("limits: rate_per_source and replay_window must not be negative, rate_burst at least 1 with a rate")
+	}
+	if b := c.Auth.Bearer; b.Enabled() {
+		if !strings.HasPrefix(b.Issuer, "https://") && !strings.HasPrefix(b.Issuer, "http://127.0.0.1") && !strings.HasPrefix(b.Issuer, "http://localhost") {
+			add("auth.bearer.issuer %q: want an https:// URL (http:// only to this machine, for the emulator)", b.Issuer)
+		}
+		if len(b.Audience) == 0 {
+			add("auth.bearer.audience: at least one is required with auth.bearer.issuer")
+		}
+		for _, alg := range b.Algorithms {
+			switch {
+			case strings.EqualFold(alg, "none") || strings.HasPrefix(strings.ToUpper(alg), "HS"):
+				add("auth.bearer.algorithms: %q is refused: the issuer's keys are public", alg)
+			case !slices.Contains([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}, alg):
+				add("auth.bearer.algorithms: %q: want RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or ES512", alg)
+			}
+		}
+		if b.Leeway < 0 || b.Leeway > 5*time.Minute {
+			add("auth.bearer.leeway %s: want 0 to 5m", b.Leeway)
+		}
+	}
 	if c.Server.GCPercent < 0 {
 		add("server.gc_percent %d: want 0 (Go's default) or a positive percentage", c.Server.GCPercent)
 	}
@@ -333,7 +495,10 @@ func (c *Config) Validate() error {
 		add("store.dsn: required (sqlite:PATH, postgres://USER@HOST/DB or memory:)")
 	}
 	if c.Auth.Require && !c.Auth.Configured() {
-		add("auth.require: no secret configured (set auth.header or auth.basic, e.g. TOKENHOOK_AUTH_BASIC_USERNAME and TOKENHOOK_AUTH_BASIC_PASSWORD)")
+		add("auth.require: no secret configured (set auth.header or auth.basic, e.g. TOKENHOOK_AUTH_BASIC_USERNAME and TOKENHOOK_AUTH_BASIC_PASSWORD, or auth.bearer)")
+	}
+	if c.Auth.Require && c.secretsInFile {
+		add("auth.require: the configuration file holds a secret (auth.header.values or auth.basic.password): in production give it through the environment or a *_file")
 	}
 	if len(c.Auth.Header.Values) > 0 && c.Auth.Header.Name == "" {
 		add("auth.header.name: required when auth.header.values is set")

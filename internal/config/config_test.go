@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/tokenhook/tokenhook/internal/config"
 	"github.com/tokenhook/tokenhook/internal/rules"
@@ -34,25 +35,21 @@ func TestLoadFile(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	want := config.Config{
-		Server: config.Server{Listen: "127.0.0.1:9000", Path: "/okta/hook", MaxBodyBytes: 65536,
-			ReadHeaderTimeout: time.Second, ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
-			IdleTimeout: 30 * time.Second, ShutdownTimeout: 5 * time.Second, GCPercent: 400},
-		Store: config.Store{DSN: "sqlite:/var/lib/tokenhook/users.db"},
-		Auth: config.Auth{Require: true, Header: config.HeaderAuth{Name: "X-Okta-Secret",
-			Values: []string{"current-secret-0123456789", "previous-secret-0123456789"}}},
-		Log: config.Log{Format: "json", Level: "debug"},
-		Claims: config.Claims{
-			LookupKeys: []string{"data.context.user.profile.login", "data.identity.claims.preferred_username"},
-			Mappings: []config.Mapping{
-				{Claim: "patientId", Attribute: "patientId", Token: "id"},
-				{Claim: "clinic", Attribute: "clinicName", Token: "both"},
-			},
-		},
-		Policy: config.Default().Policy,
-		Cache:  config.Default().Cache,
+	// What the file sets, over the defaults.
+	want := config.Default()
+	want.Server.Listen, want.Server.Path, want.Server.MaxBodyBytes = "127.0.0.1:9000", "/okta/hook", 65536
+	want.Server.ReadHeaderTimeout, want.Server.ReadTimeout, want.Server.WriteTimeout = time.Second, 2*time.Second, 2*time.Second
+	want.Server.IdleTimeout, want.Server.ShutdownTimeout = 30*time.Second, 5*time.Second
+	want.Store = config.Store{DSN: "sqlite:/var/lib/tokenhook/users.db"}
+	want.Auth.Require = true
+	want.Auth.Header = config.HeaderAuth{Name: "X-Okta-Secret", Values: []string{"current-secret-0123456789", "previous-secret-0123456789"},
+		ValuesFile: "testdata/header-secrets.txt"}
+	want.Log = config.Log{Format: "json", Level: "debug"}
+	want.Claims.Mappings = []config.Mapping{
+		{Claim: "patientId", Attribute: "patientId", Token: "id"},
+		{Claim: "clinic", Attribute: "clinicName", Token: "both"},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(config.Config{})); diff != "" {
 		t.Errorf("config mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -77,7 +74,8 @@ func TestEnvironmentOverridesFile(t *testing.T) {
 	if cfg.Auth.Basic != (config.BasicAuth{Username: "admin", Password: "supersecret"}) {
 		t.Errorf("basic = %+v", cfg.Auth.Basic)
 	}
-	if diff := cmp.Diff([]string{"a-new-secret-0123456789", "another-secret-0123456789"}, cfg.Auth.Header.Values); diff != "" {
+	// The environment replaces the values; the file's values_file adds to them.
+	if diff := cmp.Diff([]string{"a-new-secret-0123456789", "another-secret-0123456789", "current-secret-0123456789", "previous-secret-0123456789"}, cfg.Auth.Header.Values); diff != "" {
 		t.Errorf("header values (-want +got):\n%s", diff)
 	}
 	if cfg.Server.ReadTimeout != 2*time.Second {
@@ -221,5 +219,55 @@ cache:
 	}
 	if _, err := config.Load(writeFile(t, "rules:\n  - claim: x\n    valu: y\n"), nil); err == nil || !strings.Contains(err.Error(), "valu") {
 		t.Errorf("a misspelt rule key: %v", err)
+	}
+}
+
+// TestSecrets pins where secrets may come from: the environment or files
+// always; the configuration file only outside production mode.
+func TestSecrets(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "password")
+	if err := os.WriteFile(pw, []byte("s3cret-from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(writeFile(t, "auth:\n  require: true\n  basic: {username: okta, password_file: "+pw+"}\n"), nil)
+	if err != nil || cfg.Validate() != nil || cfg.Auth.Basic.Password != "s3cret-from-a-file" {
+		t.Fatalf("password_file: %v / %v, password %q", err, cfg.Validate(), cfg.Auth.Basic.Password)
+	}
+	cfg, err = config.Load(writeFile(t, "auth:\n  require: true\n"), []string{"TOKENHOOK_AUTH_BASIC_USERNAME=okta", "TOKENHOOK_AUTH_BASIC_PASSWORD_FILE=" + pw})
+	if err != nil || cfg.Validate() != nil || cfg.Auth.Basic.Password != "s3cret-from-a-file" {
+		t.Fatalf("password file from the environment: %v / %v", err, cfg.Validate())
+	}
+	cfg, err = config.Load(writeFile(t, "auth:\n  require: true\n  basic: {username: okta, password: in-the-file}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "the configuration file holds a secret") || strings.Contains(err.Error(), "in-the-file") {
+		t.Errorf("production mode with a secret in the file: %v", err)
+	}
+	cfg.Auth.Require = false // outside production mode it is allowed
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("a secret in the file outside production mode: %v", err)
+	}
+	if _, err := config.Load(writeFile(t, "auth:\n  basic: {username: okta, password: a, password_file: "+pw+"}\n"), nil); err == nil || !strings.Contains(err.Error(), "exclusive") {
+		t.Errorf("password and password_file: %v", err)
+	}
+	if _, err := config.Load(writeFile(t, "auth:\n  basic: {username: okta, password_file: /nonexistent}\n"), nil); err == nil || !strings.Contains(err.Error(), "password_file") {
+		t.Errorf("a missing password file: %v", err)
+	}
+}
+
+func TestValidateTransportAndBearer(t *testing.T) {
+	cfg := config.Default()
+	cfg.Server.TLS.CertFile = "cert.pem"
+	cfg.Server.TLS.MinVersion = "1.1"
+	cfg.Auth.Bearer = config.BearerAuth{Issuer: "http://idp.example.com/oauth2/x", Algorithms: []string{"RS256", "HS256", "none"}, Leeway: time.Hour}
+	cfg.Limits.MaxJSONDepth = 2
+	err := cfg.Validate()
+	for _, want := range []string{"cert_file and key_file go together", `min_version "1.1"`, `issuer "http://idp.example.com/oauth2/x"`,
+		"audience: at least one", `"HS256" is refused`, `"none" is refused`, "leeway 1h0m0s", "max_json_depth 2"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors lack %q:\n%v", want, err)
+		}
 	}
 }

@@ -37,7 +37,7 @@ type Authenticator interface {
 
 type failure string
 
-func (f failure) Error() string { return "unauthorized: " + string(f) }
+func (f failure) Error() string { return string(f) }
 func (f failure) Unwrap() error { return ErrUnauthorized }
 
 // mismatch is a failure that only says the request does not use this
@@ -46,7 +46,7 @@ func (f failure) Unwrap() error { return ErrUnauthorized }
 // request, "not Basic" would tell the operator nothing.
 type mismatch string
 
-func (m mismatch) Error() string { return "unauthorized: " + string(m) }
+func (m mismatch) Error() string { return string(m) }
 func (m mismatch) Unwrap() error { return ErrUnauthorized }
 
 // digest hashes a secret so that comparisons take the same time whatever the

@@ -5,18 +5,22 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"encoding/json/v2"
+
+	"github.com/tokenhook/tokenhook/inlinehook"
 )
 
 // apiError is an error with the status and client-facing message it maps to.
 // cause is for the operator's log only.
 type apiError struct {
-	status  int
-	code    string
-	message string
-	cause   error
-	allow   string // Allow header for 405
+	status     int
+	code       string
+	message    string
+	cause      error
+	allow      string        // Allow header for 405
+	retryAfter time.Duration // Retry-After header for 429, in whole seconds up
 }
 
 func (e *apiError) Error() string {
@@ -29,6 +33,29 @@ func (e *apiError) Error() string {
 func (e *apiError) Unwrap() error { return e.cause }
 
 var errNotFound = &apiError{status: http.StatusNotFound, code: "not_found", message: "no such endpoint"}
+
+var errReplay = &apiError{status: http.StatusConflict, code: "replay",
+	message: "a request with this eventId was already received; Okta never sends one twice"}
+
+func errRateLimited(wait time.Duration) error {
+	return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
+		message: "too many requests from this address; retry later", retryAfter: max(wait, time.Second)}
+}
+
+// decodeError maps an error of the request's decoder. A request over the
+// decoder's limits is not malformed: a string too long is a body too large
+// (413, as a body over max_body_bytes), nesting too deep is a request the
+// hook will not read (400).
+func decodeError(err error) error {
+	var le *inlinehook.LimitError
+	if errors.As(err, &le) {
+		if le.Limit == inlinehook.LimitStringBytes {
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: "string_too_long", message: le.Error(), cause: err}
+		}
+		return &apiError{status: http.StatusBadRequest, code: "nesting_too_deep", message: le.Error(), cause: err}
+	}
+	return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: err.Error(), cause: err}
+}
 
 // errorBody is the JSON every error response carries.
 type errorBody struct {
@@ -49,6 +76,9 @@ func writeError(w http.ResponseWriter, err error) int {
 	h.Set("X-Content-Type-Options", "nosniff")
 	if e.allow != "" {
 		h.Set("Allow", e.allow)
+	}
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.retryAfter+time.Second-1)/time.Second), 10))
 	}
 	body, _ := json.Marshal(errorBody{Error: e.code, Message: e.message})
 	w.WriteHeader(e.status)

@@ -43,8 +43,32 @@ type Config struct {
 	Rules inlinehook.Rules
 	// Logger receives one line per hook call; default discards.
 	Logger *slog.Logger
-	// Now is the clock for latencies; default time.Now.
+	// Now is the clock for latencies, rates and the replay window; default
+	// time.Now.
 	Now func() time.Time
+
+	// RatePerSource limits each source's hook calls to this many a
+	// second, with bursts of up to RateBurst (at least 1); the calls over
+	// it get 429 with Retry-After, before authentication. Zero turns the
+	// limit off. The source is the connection's address (r.RemoteAddr; an
+	// IPv6 address by its /64), never a header such as X-Forwarded-For:
+	// behind a proxy every call has the proxy's address, so leave it off
+	// there or limit in the proxy. At most 10 000 sources are tracked.
+	RatePerSource float64
+	RateBurst     int
+	// ReplayWindow refuses, with 409, a hook call whose eventId was
+	// received within the window before; zero turns the guard off. Okta
+	// never retries a token hook, so a repeated eventId is a replay. A call
+	// without an eventId is not refused (Okta always sends one; refusing
+	// on absence would turn a change of Okta's into denied tokens). At
+	// most 100 000 ids are remembered: a flood of more within the window
+	// forgets the oldest early.
+	ReplayWindow time.Duration
+
+	// The request's JSON is bounded by the decoder: see
+	// tokenhook.Config.Limits and inlinehook.PartialDecoder.WithLimits. A
+	// *inlinehook.LimitError is answered with 413 (a string) or 400 (the
+	// nesting).
 }
 
 // Server is the hook's HTTP handler.
@@ -53,6 +77,8 @@ type Server struct {
 	mux    *http.ServeMux
 	bufs   sync.Pool
 	decode func([]byte) (*inlinehook.TokenRequest, error)
+	rate   *rateLimiter // nil when off
+	replay *replayGuard // nil when off
 }
 
 // New returns a Server for cfg.
@@ -70,6 +96,12 @@ func New(cfg Config) *Server {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), decode: inlinehook.DecodeTokenRequest}
+	if cfg.RatePerSource > 0 {
+		s.rate = newRateLimiter(cfg.RatePerSource, cfg.RateBurst, maxRateSources)
+	}
+	if cfg.ReplayWindow > 0 {
+		s.replay = newReplayGuard(cfg.ReplayWindow, maxReplayIDs, cfg.Now())
+	}
 	// A transformer that reads part of the request decodes only that part.
 	if d, ok := cfg.Transformer.(tokenhook.RequestDecoder); ok {
 		s.decode = d.DecodeRequest
@@ -115,7 +147,9 @@ const (
 	outcomeNoop         outcome = "noop"         // 204
 	outcomeDenied       outcome = "denied"       // 200 with an error object
 	outcomeUnauthorized outcome = "unauthorized" // 401
-	outcomeBadRequest   outcome = "bad_request"  // 4xx other than 401
+	outcomeRateLimited  outcome = "rate_limited" // 429
+	outcomeReplay       outcome = "replay"       // 409
+	outcomeBadRequest   outcome = "bad_request"  // 4xx other than those
 	outcomeError        outcome = "error"        // 5xx
 )
 
@@ -167,6 +201,13 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 // hook does the work of handleHook. It records what it wrote in call, or
 // returns an error for writeError.
 func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) error {
+	// The rate first: it costs less than authentication, which is what a
+	// flood would make the server do.
+	if s.rate != nil {
+		if ok, wait := s.rate.allow(sourceOf(r.RemoteAddr), s.cfg.Now()); !ok {
+			return errRateLimited(wait)
+		}
+	}
 	// Authenticate before looking at anything else: an unauthenticated
 	// caller learns nothing about what the endpoint would accept.
 	if err := s.cfg.Auth.Authenticate(r); err != nil {
@@ -182,9 +223,12 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	}
 	req, err := s.decode(buf.Bytes())
 	if err != nil {
-		return &apiError{status: http.StatusBadRequest, code: "malformed_request", message: err.Error(), cause: err}
+		return decodeError(err)
 	}
 	call.eventID = req.EventID
+	if s.replay != nil && req.EventID != "" && s.replay.seen(req.EventID, s.cfg.Now()) {
+		return errReplay
+	}
 	resp, err := s.cfg.Transformer.Transform(r.Context(), req)
 	if err != nil {
 		return &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "the hook could not compute an answer", cause: err}
@@ -223,6 +267,10 @@ func (c *hookCall) outcome() outcome {
 		return outcomeDenied
 	case c.status == http.StatusUnauthorized:
 		return outcomeUnauthorized
+	case c.status == http.StatusTooManyRequests:
+		return outcomeRateLimited
+	case c.status == http.StatusConflict:
+		return outcomeReplay
 	case c.status >= 500:
 		return outcomeError
 	case c.status >= 400:

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/hookauth"
@@ -336,5 +338,248 @@ func TestServerUsesTransformersDecoder(t *testing.T) {
 	// Its decode errors are reported like any other.
 	if w := do(srv, "POST", hookPath, `{"data":`, "Authorization", guideBasic, "Content-Type", "application/json"); w.Code != 400 {
 		t.Fatalf("malformed: %d", w.Code)
+	}
+}
+
+// fakeClock is a clock the test moves.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }
+
+// countingAuth counts the calls it authenticates.
+type countingAuth struct {
+	hookauth.Authenticator
+	calls int
+}
+
+func (a *countingAuth) Authenticate(r *http.Request) error {
+	a.calls++
+	return a.Authenticator.Authenticate(r)
+}
+
+// hookFrom posts body to the hook from remote with the guide's credentials
+// (or none), and extra headers.
+func hookFrom(h http.Handler, remote, body string, auth bool, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", hookPath, strings.NewReader(body))
+	req.RemoteAddr = remote
+	req.Header.Set("Content-Type", "application/json")
+	if auth {
+		req.Header.Set("Authorization", guideBasic)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// jsonError decodes an error response's body, failing unless it is one.
+func jsonError(t *testing.T, w *httptest.ResponseRecorder) (code, message string) {
+	t.Helper()
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || w.Header().Get("Content-Type") != "application/json" || e.Message == "" {
+		t.Fatalf("not a JSON error: %q (%v)", w.Body, err)
+	}
+	return e.Error, e.Message
+}
+
+// outcomes returns the outcome of every hook call logged.
+func outcomes(t *testing.T, logs *bytes.Buffer) []string {
+	t.Helper()
+	var out []string
+	for line := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["msg"] == "hook call" {
+			out = append(out, m["outcome"].(string))
+		}
+	}
+	return out
+}
+
+func TestRateLimitPerSource(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	auth := &countingAuth{Authenticator: hookauth.NewBasic("admin", "supersecret")}
+	srv, logs := newTestServer(t, func(c *server.Config) {
+		c.RatePerSource, c.RateBurst, c.Now, c.Auth = 1, 2, clock.now, auth
+	})
+	body := tokenRequest("jessie.smith@example.com", true)
+	const a, b = "192.0.2.1:40000", "192.0.2.2:40000"
+	for i := range 2 {
+		if w := hookFrom(srv, a, body, true); w.Code != 200 {
+			t.Fatalf("call %d of the burst: %d %s", i+1, w.Code, w.Body)
+		}
+	}
+	w := hookFrom(srv, "192.0.2.1:40001", body, true) // another port: the same source
+	if w.Code != 429 {
+		t.Fatalf("over the burst: %d %s", w.Code, w.Body)
+	}
+	if code, _ := jsonError(t, w); code != "rate_limited" || w.Header().Get("Retry-After") != "1" {
+		t.Errorf("429: code %q, Retry-After %q", code, w.Header().Get("Retry-After"))
+	}
+	// Before authentication: a flood costs no credential check, and an
+	// unauthenticated caller is limited too.
+	calls := auth.calls
+	if w := hookFrom(srv, a, body, false); w.Code != 429 || auth.calls != calls {
+		t.Errorf("unauthenticated over the rate: %d, authenticator called %d times", w.Code, auth.calls-calls)
+	}
+	// X-Forwarded-For is not a source.
+	if w := hookFrom(srv, a, body, true, "X-Forwarded-For", "198.51.100.7", "X-Real-IP", "198.51.100.8"); w.Code != 429 {
+		t.Errorf("with X-Forwarded-For: %d, want 429", w.Code)
+	}
+	// Another source has its own bucket; the first gets a token a second later.
+	if w := hookFrom(srv, b, body, true); w.Code != 200 {
+		t.Errorf("another source: %d", w.Code)
+	}
+	clock.t = clock.t.Add(time.Second)
+	if w := hookFrom(srv, a, body, true); w.Code != 200 {
+		t.Errorf("a second later: %d", w.Code)
+	}
+	// Health checks are not limited.
+	for range 5 {
+		if w := do(srv, "GET", "/healthz", ""); w.Code != 200 {
+			t.Fatalf("healthz: %d", w.Code)
+		}
+	}
+	want := []string{"applied", "applied", "rate_limited", "rate_limited", "rate_limited", "applied", "applied"}
+	if got := outcomes(t, logs); !slices.Equal(got, want) {
+		t.Errorf("logged outcomes %v, want %v", got, want)
+	}
+}
+
+func TestRateLimitIPv6Prefix(t *testing.T) {
+	srv, _ := newTestServer(t, func(c *server.Config) { c.RatePerSource, c.RateBurst = 1, 1 })
+	body := tokenRequest("jessie.smith@example.com", true)
+	if w := hookFrom(srv, "[2001:db8:1:2::1]:5000", body, true); w.Code != 200 {
+		t.Fatalf("first: %d", w.Code)
+	}
+	if w := hookFrom(srv, "[2001:db8:1:2::99]:5000", body, true); w.Code != 429 {
+		t.Errorf("same /64: %d, want 429", w.Code)
+	}
+	if w := hookFrom(srv, "[2001:db8:1:3::1]:5000", body, true); w.Code != 200 {
+		t.Errorf("another /64: %d, want 200", w.Code)
+	}
+}
+
+func TestRateLimitOff(t *testing.T) {
+	srv, _ := newTestServer(t, nil)
+	body := tokenRequest("jessie.smith@example.com", true)
+	for i := range 200 {
+		if w := hookFrom(srv, "192.0.2.1:1", body, true); w.Code != 200 {
+			t.Fatalf("call %d: %d", i, w.Code)
+		}
+	}
+}
+
+func TestReplayGuard(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	srv, logs := newTestServer(t, func(c *server.Config) { c.ReplayWindow, c.Now = 5*time.Minute, clock.now })
+	body := tokenRequest("jessie.smith@example.com", true) // eventId 3OWo4oo-QQ-rBWfRyTmQYw
+	if w := hookFrom(srv, "192.0.2.1:1", body, true); w.Code != 200 {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
+	clock.t = clock.t.Add(4 * time.Minute)
+	w := hookFrom(srv, "192.0.2.9:1", body, true) // from anywhere
+	if w.Code != 409 {
+		t.Fatalf("replayed: %d %s", w.Code, w.Body)
+	}
+	if code, msg := jsonError(t, w); code != "replay" || strings.Contains(msg, "3OWo4oo") {
+		t.Errorf("409: %q %q", code, msg)
+	}
+	other := strings.Replace(body, "3OWo4oo-QQ-rBWfRyTmQYw", "another-event-id", 1)
+	if w := hookFrom(srv, "192.0.2.1:1", other, true); w.Code != 200 {
+		t.Errorf("another eventId: %d", w.Code)
+	}
+	// Past the window (counted from the first call), the id is new again.
+	clock.t = clock.t.Add(time.Minute)
+	if w := hookFrom(srv, "192.0.2.1:1", body, true); w.Code != 200 {
+		t.Errorf("after the window: %d", w.Code)
+	}
+	// No eventId is no replay.
+	noID := `{"eventType":"com.okta.oauth2.tokens.transform","data":{}}`
+	for range 3 {
+		if w := hookFrom(srv, "192.0.2.1:1", noID, true); w.Code != 204 {
+			t.Errorf("without an eventId: %d", w.Code)
+		}
+	}
+	// Unauthenticated calls record nothing: they cannot burn Okta's ids.
+	fresh := strings.Replace(body, "3OWo4oo-QQ-rBWfRyTmQYw", "fresh-event-id", 1)
+	if w := hookFrom(srv, "192.0.2.1:1", fresh, false); w.Code != 401 {
+		t.Fatalf("unauthenticated: %d", w.Code)
+	}
+	if w := hookFrom(srv, "192.0.2.1:1", fresh, true); w.Code != 200 {
+		t.Errorf("after an unauthenticated call with its id: %d", w.Code)
+	}
+	want := []string{"applied", "replay", "applied", "applied", "noop", "noop", "noop", "unauthorized", "applied"}
+	if got := outcomes(t, logs); !slices.Equal(got, want) {
+		t.Errorf("logged outcomes %v, want %v", got, want)
+	}
+	if !strings.Contains(logs.String(), `"event_id":"3OWo4oo-QQ-rBWfRyTmQYw","outcome":"replay","status":409`) {
+		t.Errorf("the replay's log line lacks its event id:\n%s", logs)
+	}
+}
+
+func TestReplayGuardOff(t *testing.T) {
+	srv, _ := newTestServer(t, nil)
+	body := tokenRequest("jessie.smith@example.com", true)
+	for range 3 {
+		if w := hookFrom(srv, "192.0.2.1:1", body, true); w.Code != 200 {
+			t.Fatalf("%d", w.Code)
+		}
+	}
+}
+
+// limitedDecoder decodes with limits, as tokenhook.Engine does with
+// tokenhook.Config.Limits.
+type limitedDecoder struct {
+	transformFunc
+	d *inlinehook.PartialDecoder
+}
+
+func (l limitedDecoder) DecodeRequest(body []byte) (*inlinehook.TokenRequest, error) {
+	return l.d.Decode(body)
+}
+
+func TestDecodeLimits(t *testing.T) {
+	tr := limitedDecoder{transformFunc: patients,
+		d: inlinehook.NewPartialDecoder(inlinehook.Parts{User: true}).WithLimits(inlinehook.Limits{MaxDepth: 8, MaxStringBytes: 1024})}
+	long := strings.Repeat("s3cr3t-v4lue", 100)
+	for _, tt := range []struct {
+		name, body string
+		status     int
+		code       string
+		message    string
+	}{
+		{"within", tokenRequest("jessie.smith@example.com", true), 200, "", ""},
+		{"long string", strings.Replace(tokenRequest("jessie.smith@example.com", true), "jessie.smith@example.com", long, 1),
+			413, "string_too_long", "a string longer than 1024 bytes at /data/context/user/profile/login"},
+		{"long name", `{"data":{"` + long + `":1}}`, 413, "string_too_long", "a member name longer than 1024 bytes in /data"},
+		{"too deep", `{"data":{"context":{"x":[[[[[[[1]]]]]]]}}}`, 400, "nesting_too_deep", "nested deeper than 8 levels at /data/context/x/0/0/0/0/0"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, logs := newTestServer(t, func(c *server.Config) { c.Transformer = tr })
+			w := hookFrom(srv, "192.0.2.1:1", tt.body, true)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tt.status, w.Body)
+			}
+			if tt.code == "" {
+				return
+			}
+			if code, msg := jsonError(t, w); code != tt.code || !strings.Contains(msg, tt.message) {
+				t.Errorf("error %q %q, want %q with %q", code, msg, tt.code, tt.message)
+			}
+			if strings.Contains(w.Body.String(), "s3cr3t") || strings.Contains(logs.String(), "s3cr3t") {
+				t.Errorf("a value is quoted: %s\n%s", w.Body, logs)
+			}
+			if got := outcomes(t, logs); !slices.Equal(got, []string{"bad_request"}) {
+				t.Errorf("outcomes %v", got)
+			}
+		})
 	}
 }

@@ -187,6 +187,7 @@ func Transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger
 		StoreTimeout:   cfg.Policy.StoreTimeout,
 		FailureSummary: cfg.Policy.FailureSummary,
 		Logger:         logger,
+		Limits:         inlinehook.Limits{MaxDepth: cfg.Limits.MaxJSONDepth, MaxStringBytes: cfg.Limits.MaxStringBytes},
 	})
 }
 

@@ -7,6 +7,7 @@ package setup
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -17,7 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/tokenhook/tokenhook/inlinehook"
+	"github.com/tokenhook/tokenhook/internal/certs"
 	"github.com/tokenhook/tokenhook/internal/config"
 	"github.com/tokenhook/tokenhook/internal/hookauth"
 	"github.com/tokenhook/tokenhook/internal/server"
@@ -117,6 +121,16 @@ func Authenticator(cfg config.Auth) (auth hookauth.Authenticator, generated stri
 	if cfg.Basic.Username != "" {
 		chain = append(chain, hookauth.NewBasic(cfg.Basic.Username, cfg.Basic.Password))
 	}
+	if b := cfg.Bearer; b.Enabled() {
+		bearer, err := hookauth.NewBearer(hookauth.BearerConfig{
+			Issuer: b.Issuer, JWKSURI: b.JWKSURI, Audience: b.Audience, Scope: b.Scope,
+			ClientIDs: b.ClientIDs, Algorithms: b.Algorithms, Leeway: b.Leeway, KeysRefreshMin: b.KeysRefreshMin,
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("auth.bearer: %w", err)
+		}
+		chain = append(chain, bearer)
+	}
 	if len(chain) > 0 {
 		return chain, "", nil
 	}
@@ -136,11 +150,14 @@ const GeneratedSecretHeader = "Authorization"
 // Handler builds the hook's HTTP handler.
 func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) http.Handler {
 	return server.New(server.Config{
-		HookPath:     cfg.Server.Path,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Auth:         auth,
-		Transformer:  t,
-		Logger:       logger,
+		HookPath:      cfg.Server.Path,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Auth:          auth,
+		Transformer:   t,
+		Logger:        logger,
+		RatePerSource: cfg.Limits.RatePerSource,
+		RateBurst:     cfg.Limits.RateBurst,
+		ReplayWindow:  cfg.Limits.ReplayWindow,
 	})
 }
 
@@ -162,15 +179,40 @@ func Serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.
 // ServeListener is Serve on a listener the caller bound, so that a caller
 // running several servers (the demo) knows every address before any starts.
 // It closes ln.
+//
+// It serves HTTPS when cfg.Server.TLS has a certificate and key, reloading
+// them when they change on disk (see package certs); it fails, closing ln,
+// if they do not load. cfg.Server.MaxConnections bounds the connections
+// served at once (TLS handshakes included): more wait to be accepted.
 func ServeListener(ctx context.Context, ln net.Listener, cfg config.Config, h http.Handler, logger *slog.Logger) error {
+	maxHeader := cfg.Server.MaxHeaderBytes
+	if maxHeader <= 0 {
+		maxHeader = 64 << 10
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		WriteTimeout:      cfg.Server.WriteTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeader,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if n := cfg.Server.MaxConnections; n > 0 {
+		ln = netutil.LimitListener(ln, n)
+	}
+	if t := cfg.Server.TLS; t.Enabled() {
+		pair, err := certs.New(certs.Config{CertFile: t.CertFile, KeyFile: t.KeyFile, Logger: logger})
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("server.tls: %w", err)
+		}
+		minVersion := uint16(tls.VersionTLS12)
+		if t.MinVersion == "1.3" {
+			minVersion = tls.VersionTLS13
+		}
+		srv.TLSConfig = pair.TLSConfig(minVersion)
+		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	return RunServer(ctx, srv, ln, cfg.Server.ShutdownTimeout, logger)
 }

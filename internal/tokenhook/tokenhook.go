@@ -133,6 +133,9 @@ type Config struct {
 	// Logger hears of failed lookups and rules, by name and never with a
 	// value (nil: discarded).
 	Logger *slog.Logger
+	// Limits bound the JSON DecodeRequest accepts (zero: no bounds); a
+	// request over them is a *inlinehook.LimitError.
+	Limits inlinehook.Limits
 }
 
 // Engine is the default [Transformer]: lookups, then rules, then commands.
@@ -170,7 +173,7 @@ func New(cfg Config) (*Engine, error) {
 	for _, name := range cfg.Program.Reads().Inputs {
 		e.reads[name] = true
 	}
-	e.decoder = inlinehook.NewPartialDecoder(partsRead(cfg.Program))
+	e.decoder = inlinehook.NewPartialDecoder(partsRead(cfg.Program)).WithLimits(cfg.Limits)
 	return e, nil
 }
 

@@ -431,3 +431,23 @@ func TestClaimNames(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestDecodeRequestLimits pins that Config.Limits reach the decoder.
+func TestDecodeRequestLimits(t *testing.T) {
+	body := bytes.Replace(fixture(t, "authorization_code"), []byte("jessie.smith@example.com"), bytes.Repeat([]byte("j"), 2000), 1)
+	plain := newEngine(t, &finder{}, rules.Spec{})
+	if _, err := plain.DecodeRequest(body); err != nil {
+		t.Fatalf("without limits: %v", err)
+	}
+	limited := newEngine(t, &finder{}, rules.Spec{}, func(c *tokenhook.Config) {
+		c.Limits = inlinehook.Limits{MaxDepth: 16, MaxStringBytes: 1024}
+	})
+	if _, err := limited.DecodeRequest(fixture(t, "authorization_code")); err != nil {
+		t.Fatalf("within the limits: %v", err)
+	}
+	_, err := limited.DecodeRequest(body)
+	var le *inlinehook.LimitError
+	if !errors.As(err, &le) || le.Limit != inlinehook.LimitStringBytes {
+		t.Errorf("over the limits: err = %v, want a *inlinehook.LimitError", err)
+	}
+}
