@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokenhook/tokenhook/internal/oktaemu"
 )
@@ -39,6 +40,10 @@ type bearerSetup struct {
 // newBearerSetup binds the emulator first (serve must know the issuer),
 // starts serve trusting it, then starts the emulator calling serve with
 // auth, as an Okta org whose hook uses OAuth 2.0.
+// keysRefreshMin is serve's least time between two fetches of the issuer's
+// keys in these tests: a kid first seen sooner after a fetch fails.
+const keysRefreshMin = 100 * time.Millisecond
+
 func newBearerSetup(t *testing.T, auth func(issuer string) oktaemu.HookAuth, clients ...oktaemu.Client) *bearerSetup {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,7 +62,7 @@ func newBearerSetup(t *testing.T, auth func(issuer string) oktaemu.HookAuth, cli
 		"TOKENHOOK_AUTH_BEARER_ISSUER=" + issuer,
 		"TOKENHOOK_AUTH_BEARER_AUDIENCE=api://default",
 		"TOKENHOOK_AUTH_BEARER_SCOPE=" + hookScope,
-		"TOKENHOOK_AUTH_BEARER_KEYS_REFRESH_MIN=100ms",
+		"TOKENHOOK_AUTH_BEARER_KEYS_REFRESH_MIN=" + keysRefreshMin.String(),
 	}, "--store", store)
 
 	cfg := oktaemu.DefaultConfig()
@@ -228,6 +233,11 @@ func TestBearerKeyRotationAndIssuerDown(t *testing.T) {
 	if status, body := b.call(t, before); status != 200 {
 		t.Fatalf("before the rotation: %d %s", status, body)
 	}
+
+	// serve refetches for an unknown kid at most once per keysRefreshMin;
+	// the first call fetched the keys, so wait that out (on a loaded CI
+	// machine the rotation below can come within it).
+	time.Sleep(keysRefreshMin + 50*time.Millisecond)
 
 	// Calls with the old token flow while the key rotates and a token of
 	// the new key arrives.

@@ -69,7 +69,7 @@ func hookFor(t *testing.T, config string, records []user.User, body []byte) (int
 	req.SetBasicAuth(hookUser, hookPassword)
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
-	h.Handler.ServeHTTP(rec, req)
+	h.ServeHTTP(rec, req)
 	return rec.Code, rec.Body.Bytes()
 }
 

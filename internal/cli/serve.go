@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -78,7 +83,14 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 					"(or TOKENHOOK_AUTH_HEADER_NAME and TOKENHOOK_AUTH_HEADER_VALUES); --require-auth refuses to start without one.\n\n",
 					setup.GeneratedSecretHeader, generated)
 			}
-			return setup.Serve(ctx, cfg, hook.Handler, logger, func(addr net.Addr) {
+			// SIGHUP re-reads the configuration, its secret files and rules.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go reloadOnHUP(ctx, hup, hook, logger, func() (config.Config, error) {
+				return setup.LoadConfig(flags.file, stdio.Environ, flags.apply(cmd))
+			})
+			return setup.Serve(ctx, cfg, hook, logger, func(addr net.Addr) {
 				logger.Info("listening", "addr", addr.String(), "path", cfg.Server.Path, "store", storeKind(cfg.Store.DSN))
 			})
 		},
@@ -91,6 +103,34 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 	f.StringVar(&flags.logFormat, "log-format", "", "text or json (default text)")
 	f.BoolVar(&flags.requireAuth, "require-auth", false, "refuse to start without a configured secret (production mode)")
 	return cmd
+}
+
+// reloadOnHUP reloads the hook's configuration at each signal on hup until
+// ctx ends. A configuration that does not load keeps the running one.
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, hook *setup.Hook, logger *slog.Logger, load func() (config.Config, error)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := load()
+		if err != nil {
+			// The problems name keys and files, never a secret.
+			logger.Error("reload refused: the running configuration stays", "error", err.Error())
+			continue
+		}
+		restart, err := hook.Reload(cfg)
+		if err != nil {
+			logger.Error("reload refused: the running configuration stays", "error", err.Error())
+			continue
+		}
+		if len(restart) > 0 {
+			logger.Warn("configuration reloaded; these changes need a restart", "restart", restart)
+			continue
+		}
+		logger.Info("configuration reloaded")
+	}
 }
 
 // storeKind names the backend of a DSN without the rest, which may hold a

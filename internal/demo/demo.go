@@ -152,7 +152,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return setup.ServeListener(gctx, hookLn, cfg, hook.Handler, hookLogger) })
+	g.Go(func() error { return setup.ServeListener(gctx, hookLn, cfg, hook, hookLogger) })
 	g.Go(func() error { return setup.RunServer(gctx, emu.Server(), emuLn, 5*time.Second, emuLogger) })
 	g.Go(func() error { return setup.RunServer(gctx, app.Server(), appLn, 5*time.Second, appLogger) })
 	printBanner(opts.Out, appBase, emu, hookURL)

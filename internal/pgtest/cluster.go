@@ -185,8 +185,13 @@ func startCluster(bin string) (*Cluster, error) {
 // init writes the owner file and runs initdb. Fsync is off (-N): a test
 // cluster need not survive a power cut, and initdb is twice as fast.
 func (c *Cluster) init() error {
+	// Written aside and renamed, so that a parallel reclaimLeftovers never
+	// reads a half-written owner.
 	owner := filepath.Join(c.dir, "owner")
-	if err := os.WriteFile(owner, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if err := os.WriteFile(owner+".new", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(owner+".new", owner); err != nil {
 		return err
 	}
 	if os.Geteuid() == 0 {
@@ -332,13 +337,15 @@ func reclaimLeftovers(bin string) {
 
 func leftover(dir string) bool {
 	b, err := os.ReadFile(filepath.Join(dir, "owner"))
-	if err != nil {
+	pid := 0
+	if err == nil {
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	if err != nil || pid <= 0 {
+		// No owner yet, or one being written (a parallel test's cluster
+		// in its first milliseconds): only age makes it a leftover.
 		fi, err := os.Stat(dir)
 		return err == nil && time.Since(fi.ModTime()) > 10*time.Minute
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return true
 	}
 	if pid == os.Getpid() {
 		return false

@@ -140,3 +140,24 @@ func TestReplayGuardDefaultCap(t *testing.T) {
 		t.Errorf("remembered %d, want %d without the first", g.len(), maxReplayIDs)
 	}
 }
+
+// TestSuccessorKeepsLimits: a reload keeps the limiter and the guard when
+// their settings stay, and starts afresh when they change.
+func TestSuccessorKeepsLimits(t *testing.T) {
+	cfg := Config{RatePerSource: 1, RateBurst: 2, ReplayWindow: time.Minute}
+	s := New(cfg)
+	same := s.Successor(cfg)
+	if same.rate != s.rate || same.replay != s.replay {
+		t.Error("unchanged settings: the successor has new state")
+	}
+	changed := cfg
+	changed.RateBurst, changed.ReplayWindow = 3, 2*time.Minute
+	other := s.Successor(changed)
+	if other.rate == s.rate || other.replay == s.replay {
+		t.Error("changed settings: the successor kept the old state")
+	}
+	off := s.Successor(Config{})
+	if off.rate != nil || off.replay != nil {
+		t.Error("limits turned off: the successor still limits")
+	}
+}

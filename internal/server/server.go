@@ -113,6 +113,20 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// Successor returns a Server for cfg that carries s's rate-limit and replay
+// state over when cfg keeps their settings, so that a configuration reload
+// neither forgets the event ids just seen nor refills every source's burst.
+func (s *Server) Successor(cfg Config) *Server {
+	n := New(cfg)
+	if s.rate != nil && n.rate != nil && s.cfg.RatePerSource == n.cfg.RatePerSource && s.cfg.RateBurst == n.cfg.RateBurst {
+		n.rate = s.rate
+	}
+	if s.replay != nil && n.replay != nil && s.cfg.ReplayWindow == n.cfg.ReplayWindow {
+		n.replay = s.replay
+	}
+	return n
+}
+
 type route struct {
 	pattern string
 	handler http.Handler

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/hookauth"
 	"github.com/tokenhook/tokenhook/internal/rules"
+	"github.com/tokenhook/tokenhook/internal/server"
 	"github.com/tokenhook/tokenhook/internal/tokenhook"
 	"github.com/tokenhook/tokenhook/internal/user"
 	"github.com/tokenhook/tokenhook/internal/user/cache"
@@ -192,10 +197,10 @@ func Transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger
 }
 
 // Hook is the hook server's parts, wired from one configuration: what
-// `tokenhook serve` and the demo run.
+// `tokenhook serve` and the demo run. It is the server's http.Handler;
+// [Hook.Reload] swaps in new authentication, rules and limits without a
+// restart.
 type Hook struct {
-	// Handler serves the hook path and /healthz.
-	Handler http.Handler
 	// Store is the users store the handler reads; Close closes it.
 	Store user.Store
 	// Cache is the cache in front of the store, nil when it is off.
@@ -203,6 +208,13 @@ type Hook struct {
 	// GeneratedSecret is the secret generated for this run when none is
 	// configured ("" otherwise); the caller prints it once, never logs it.
 	GeneratedSecret string
+
+	handler  atomic.Pointer[server.Server]
+	reloadMu sync.Mutex    // one Reload at a time
+	started  config.Config // what the store, cache and listener were built from
+	finder   tokenhook.Finder
+	auth     hookauth.Authenticator // the generated secret's, kept across reloads
+	logger   *slog.Logger
 }
 
 // NewHook opens the store and builds the authenticator, the cache, the core
@@ -217,12 +229,74 @@ func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook
 		return nil, err
 	}
 	finder, c := Finder(cfg, store)
-	transformer, err := Transformer(cfg, finder, logger)
-	if err != nil {
+	h := &Hook{Store: store, Cache: c, GeneratedSecret: generated, started: cfg, finder: finder, logger: logger}
+	if generated != "" {
+		h.auth = auth
+	}
+	if err := h.swap(cfg, auth); err != nil {
 		store.Close()
 		return nil, err
 	}
-	return &Hook{Handler: Handler(cfg, auth, transformer, logger), Store: store, Cache: c, GeneratedSecret: generated}, nil
+	return h, nil
+}
+
+// swap builds the handler for cfg and auth and makes it the one serving.
+func (h *Hook) swap(cfg config.Config, auth hookauth.Authenticator) error {
+	transformer, err := Transformer(cfg, h.finder, h.logger)
+	if err != nil {
+		return err
+	}
+	sc := serverConfig(cfg, auth, transformer, h.logger)
+	if prev := h.handler.Load(); prev != nil {
+		h.handler.Store(prev.Successor(sc))
+	} else {
+		h.handler.Store(server.New(sc))
+	}
+	return nil
+}
+
+// ServeHTTP implements http.Handler with the configuration in force.
+func (h *Hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.handler.Load().ServeHTTP(w, r)
+}
+
+// Reload makes cfg's authentication (secrets, secret files, bearer issuer),
+// claim rules, policy and limits the ones in force. Calls in flight finish
+// with the previous ones; none is dropped. A run that generated its secret
+// keeps it while the configuration still sets none. What only a restart
+// changes (the listener, TLS files, timeouts, store, cache) is kept, and
+// named in restart. On an error nothing changes.
+func (h *Hook) Reload(cfg config.Config) (restart []string, err error) {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	auth := h.auth
+	if auth == nil || cfg.Auth.Configured() {
+		var generated string
+		if auth, generated, err = Authenticator(cfg.Auth); err != nil {
+			return nil, err
+		}
+		if generated != "" {
+			return nil, errors.New("reload: no secret is configured: the run's generated secret would change")
+		}
+	}
+	was := h.started
+	next := cfg
+	next.Server = was.Server // the path and body cap go with the listener
+	if err := h.swap(next, auth); err != nil {
+		return nil, err
+	}
+	for name, changed := range map[string]bool{
+		"server (listen, path, timeouts, TLS, connections)": !reflect.DeepEqual(was.Server, cfg.Server),
+		"store.dsn": was.Store != cfg.Store,
+		"cache":     was.Cache != cfg.Cache,
+		"log":       was.Log != cfg.Log,
+	} {
+		if changed {
+			restart = append(restart, name)
+		}
+	}
+	slices.Sort(restart)
+	return restart, nil
 }
 
 // Close releases the store.

@@ -212,7 +212,7 @@ func TestHookLimits(t *testing.T) {
 		req.Header.Set("Authorization", "Basic YWRtaW46c3VwZXJzZWNyZXQ=")
 		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
-		hook.Handler.ServeHTTP(w, req)
+		hook.ServeHTTP(w, req)
 		return w.Code
 	}
 	withID := func(id string) string {

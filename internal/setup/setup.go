@@ -149,7 +149,11 @@ const GeneratedSecretHeader = "Authorization"
 
 // Handler builds the hook's HTTP handler.
 func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) http.Handler {
-	return server.New(server.Config{
+	return server.New(serverConfig(cfg, auth, t, logger))
+}
+
+func serverConfig(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transformer, logger *slog.Logger) server.Config {
+	return server.Config{
 		HookPath:      cfg.Server.Path,
 		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
 		Auth:          auth,
@@ -158,7 +162,7 @@ func Handler(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Transfo
 		RatePerSource: cfg.Limits.RatePerSource,
 		RateBurst:     cfg.Limits.RateBurst,
 		ReplayWindow:  cfg.Limits.ReplayWindow,
-	})
+	}
 }
 
 // Serve runs the hook server until ctx is done, then shuts down gracefully:
