@@ -34,11 +34,12 @@ test-short: ## quick unit tests, no race detector, no end-to-end
 	$(GO) test -short -shuffle=on -count=1 $(PKGS)
 
 .PHONY: lint
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck; the deployment manifests (deploy/, a module of its own)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) tool -modfile=tools/go.mod staticcheck $(PKGS)
+	cd deploy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target of every package for FUZZTIME each (default 30s)

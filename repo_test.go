@@ -95,6 +95,13 @@ func TestImportRules(t *testing.T) {
 				d == "golang.org/x/time/rate" || // the per-source rate limit's token buckets
 				joseDep(d) // through hookauth
 		}, "the server reaches the store only through the core"},
+		{"internal/telemetry", func(d string) bool {
+			if !strings.HasPrefix(d, module) {
+				return true // Prometheus and OpenTelemetry
+			}
+			return !strings.HasPrefix(d, module+"/internal/user/") && !strings.HasPrefix(d, module+"/internal/setup") &&
+				!strings.HasPrefix(d, module+"/internal/cli") || d == module+"/internal/user/cache"
+		}, "telemetry observes through the server's and the core's interfaces, and wraps the store as the cache's Getter: it picks no backend"},
 		{"internal/certs", isStd, "serving a certificate needs nothing but crypto/tls"},
 		{"internal/hookauth", joseDep, "authentication needs the standard library, and go-jose and singleflight for bearer tokens"},
 		{"internal/user/memory", func(d string) bool { return isStd(d) || d == module+"/internal/user" }, "a backend depends on the contract and its driver"},

@@ -87,14 +87,18 @@ func minimalEnv() []string {
 
 // server is a running `tokenhook serve`.
 type server struct {
-	cmd    *exec.Cmd
-	url    string // base URL
-	stderr *syncBuffer
-	done   chan error
-	client *http.Client // nil: http.DefaultClient
+	cmd      *exec.Cmd
+	url      string // base URL
+	adminURL string // the admin listener's base URL, "" when off
+	stderr   *syncBuffer
+	done     chan error
+	client   *http.Client // nil: http.DefaultClient
 }
 
-var listenRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+var (
+	listenRE      = regexp.MustCompile(`msg=listening addr=(\S+)`)
+	adminListenRE = regexp.MustCompile(`msg="admin listening" addr=(\S+)`)
+)
 
 // startServer runs `tokenhook serve` on a free loopback port and waits until
 // it listens.
@@ -104,7 +108,8 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 		t.Skip("end-to-end tests do not run with -short")
 	}
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(minimalEnv(), env...)
+	// The admin listener on a free port too: tests run in parallel.
+	cmd.Env = append(append(minimalEnv(), "TOKENHOOK_METRICS_LISTEN=127.0.0.1:0"), env...)
 	s := &server{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
@@ -120,8 +125,12 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := listenRE.FindStringSubmatch(s.stderr.String()); m != nil {
+		logs := s.stderr.String()
+		if m := listenRE.FindStringSubmatch(logs); m != nil {
 			s.url = "http://" + m[1]
+			if m := adminListenRE.FindStringSubmatch(logs); m != nil {
+				s.adminURL = "http://" + m[1]
+			}
 			return s
 		}
 		select {

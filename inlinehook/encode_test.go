@@ -25,9 +25,13 @@ func encodeCases() []*Response {
 		Deny("Your account is suspended"),
 		Deny(""),
 		{Error: &Error{ErrorSummary: "x"}, Commands: []Command{PatchIdentity(AddClaim("a", "b"))}},
+		{DebugContext: map[string]any{"k": "v"}},
+		{DebugContext: map[string]any{"rules": "a,b", "lookups": "user=found", "z": "", "\u2028": "<&>"}, Commands: []Command{PatchIdentity(AddClaim("a", "b"))}},
+		{DebugContext: map[string]any{}, Error: &Error{ErrorSummary: "x"}},
 		// Handled by json/v2:
 		{Commands: []Command{PatchAccess(AddClaim("f", 1.5), AddClaim("l", []any{"a", 1.0}), AddClaim("m", map[string]any{"b": 1.0, "a": nil}))}},
-		{DebugContext: map[string]any{"k": "v"}},
+		{DebugContext: map[string]any{"n": 1.0}},
+		{DebugContext: map[string]any{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}},
 		{Error: &Error{ErrorSummary: "x", ErrorCauses: []ErrorCause{{Reason: "r"}}}},
 	}
 }
@@ -60,6 +64,7 @@ func FuzzEncodeResponse(f *testing.F) {
 			{Commands: []Command{PatchIdentity(AddClaim(claim, value), AddClaim(value, n), RemoveClaim(claim)), PatchAccess(AddClaim(claim, flag))}},
 			Deny(summary),
 			{Error: &Error{ErrorSummary: summary}, Commands: []Command{{Type: claim}}},
+			{DebugContext: map[string]any{claim: value, summary: claim}, Commands: []Command{PatchIdentity(AddClaim(claim, value))}},
 		} {
 			got, err := EncodeResponse(r)
 			want, werr := encodeReference(r)

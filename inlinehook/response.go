@@ -4,6 +4,7 @@ import (
 	"encoding/json/jsontext"
 	"encoding/json/v2"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -156,10 +157,10 @@ func EncodeResponse(r *Response) ([]byte, error) {
 
 // appendResponse appends r as EncodeResponse encodes it, and reports false
 // (leaving the caller to json/v2) for what it does not handle: a debug
-// context, error causes, and values other than strings, booleans, ints and
-// null.
+// context with values other than strings or of more than a few keys, error
+// causes, and values other than strings, booleans, ints and null.
 func appendResponse(b []byte, r *Response) ([]byte, bool) {
-	if r.DebugContext != nil || (r.Error != nil && r.Error.ErrorCauses != nil) {
+	if len(r.DebugContext) > 4 || (r.Error != nil && r.Error.ErrorCauses != nil) {
 		return nil, false
 	}
 	var err error
@@ -200,6 +201,45 @@ func appendResponse(b []byte, r *Response) ([]byte, bool) {
 			}
 		}
 		b = append(b, '}')
+	}
+	if len(r.DebugContext) > 0 { // omitempty
+		var ok bool
+		if b, ok = appendDebugContext(b, r); !ok {
+			return nil, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// appendDebugContext appends r's debugContext member, its keys sorted as
+// json.Deterministic sorts them, when every value is a string.
+func appendDebugContext(b []byte, r *Response) ([]byte, bool) {
+	var keys [4]string
+	n := 0
+	for k, v := range r.DebugContext {
+		if _, ok := v.(string); !ok {
+			return nil, false
+		}
+		keys[n] = k
+		n++
+	}
+	slices.Sort(keys[:n])
+	if len(r.Commands) > 0 || r.Error != nil {
+		b = append(b, ',')
+	}
+	b = append(b, `"debugContext":{`...)
+	var err error
+	for i, k := range keys[:n] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = jsontext.AppendQuote(b, k); err != nil {
+			return nil, false
+		}
+		b = append(b, ':')
+		if b, err = jsontext.AppendQuote(b, r.DebugContext[k].(string)); err != nil {
+			return nil, false
+		}
 	}
 	return append(b, '}'), true
 }

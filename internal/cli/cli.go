@@ -56,7 +56,7 @@ func newRoot(stdio IO) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newServeCmd(stdio), newUsersCmd(stdio), newRulesCmd(stdio), newEmulateCmd(stdio), newPreviewCmd(stdio), newSampleappCmd(stdio), newDemoCmd(stdio))
+	root.AddCommand(newServeCmd(stdio), newUsersCmd(stdio), newRulesCmd(stdio), newEmulateCmd(stdio), newPreviewCmd(stdio), newSampleappCmd(stdio), newDemoCmd(stdio), newVersionCmd(stdio))
 	return root
 }
 

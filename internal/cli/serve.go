@@ -90,7 +90,14 @@ for this run and prints it once; --require-auth refuses to start instead.`,
 			go reloadOnHUP(ctx, hup, hook, logger, func() (config.Config, error) {
 				return setup.LoadConfig(flags.file, stdio.Environ, flags.apply(cmd))
 			})
-			return setup.Serve(ctx, cfg, hook, logger, func(addr net.Addr) {
+			return setup.ServeHook(ctx, cfg, hook, logger, func(addr, admin net.Addr) {
+				// The admin line first: "listening" is the last line of a start.
+				if admin != nil {
+					logger.Info("admin listening", "addr", admin.String(), "metrics", cfg.Metrics.Path, "health", "/healthz", "ready", "/readyz")
+				}
+				if cfg.Tracing.Endpoint != "" {
+					logger.Info("tracing", "endpoint", cfg.Tracing.Endpoint, "sample_ratio", cfg.Tracing.SampleRatio)
+				}
 				logger.Info("listening", "addr", addr.String(), "path", cfg.Server.Path, "store", storeKind(cfg.Store.DSN))
 			})
 		},

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -48,6 +49,70 @@ type Config struct {
 	Policy  Policy             `yaml:"policy" envPrefix:"POLICY_"`
 	Cache   Cache              `yaml:"cache" envPrefix:"CACHE_"`
 	Limits  Limits             `yaml:"limits" envPrefix:"LIMITS_"`
+	Metrics Metrics            `yaml:"metrics" envPrefix:"METRICS_"`
+	Tracing Tracing            `yaml:"tracing" envPrefix:"TRACING_"`
+	Audit   Audit              `yaml:"audit" envPrefix:"AUDIT_"`
+}
+
+// MetricsOff, as metrics.listen, turns the admin listener off.
+const MetricsOff = "off"
+
+// Metrics configures the admin listener: Prometheus metrics, /healthz and
+// /readyz, apart from the hook's listener so that neither Okta nor the
+// internet reaches them.
+type Metrics struct {
+	// Listen is the admin listener's host:port, or "off".
+	Listen string `yaml:"listen" env:"LISTEN"`
+	// Path is where the metrics are served.
+	Path string `yaml:"path" env:"PATH"`
+}
+
+// Enabled reports whether the admin listener runs.
+func (m Metrics) Enabled() bool { return m.Listen != MetricsOff }
+
+// Tracing configures OpenTelemetry traces, exported over OTLP/HTTP.
+type Tracing struct {
+	// Endpoint is the OTLP/HTTP receiver's base URL (spans go to
+	// Endpoint/v1/traces), e.g. http://otel-collector:4318; empty turns
+	// tracing off.
+	Endpoint string `yaml:"endpoint" env:"ENDPOINT"`
+	// SampleRatio is the share of calls traced (0 to 1), unless the
+	// caller's traceparent decides.
+	SampleRatio float64 `yaml:"sample_ratio" env:"SAMPLE_RATIO"`
+	// ServiceName is the service.name resource attribute.
+	ServiceName string `yaml:"service_name" env:"SERVICE_NAME"`
+}
+
+// What Audit.DebugContext may list.
+const (
+	DebugLookups = "lookups"
+	DebugRules   = "rules"
+)
+
+// Audit login modes.
+const (
+	AuditLoginOmit = "omit" // the login never appears in the audit line
+	AuditLoginHash = "hash" // an HMAC-SHA256 of it, keyed by hash_key
+)
+
+// Audit configures the line logged per hook call and the debugContext
+// sent back to Okta. Neither ever holds a claim value.
+type Audit struct {
+	// Login says whether the user's login (personal data) is in the line:
+	// omit (default; the Okta user id is always there) or hash.
+	Login string `yaml:"login" env:"LOGIN"`
+	// HashKey keys the login's HMAC, so that a log reader cannot hash
+	// known logins to find their lines. A secret: give it through the
+	// environment or HashKeyFile.
+	HashKey     string `yaml:"hash_key" env:"HASH_KEY"`
+	HashKeyFile string `yaml:"hash_key_file" env:"HASH_KEY_FILE"`
+	// DebugContext lists what tokenhook puts in the response's
+	// debugContext, which Okta copies into its System Log: "lookups"
+	// (each lookup's result: found, not_found, stale, failed, skipped),
+	// "rules" (the names of the rules whose commands were sent). Empty
+	// sends none. Only on answers with commands or an error: a call with
+	// nothing to do stays a 204.
+	DebugContext []string `yaml:"debug_context" env:"DEBUG_CONTEXT"`
 }
 
 // TLS makes serve speak HTTPS itself. Without CertFile and KeyFile it
@@ -313,7 +378,10 @@ func Default() Config {
 			StoreTimeout: time.Second,
 			MaxRuleCost:  rules.DefaultMaxCost,
 		},
-		Limits: Limits{MaxJSONDepth: 32, MaxStringBytes: 64 << 10, RateBurst: 20},
+		Limits:  Limits{MaxJSONDepth: 32, MaxStringBytes: 64 << 10, RateBurst: 20},
+		Metrics: Metrics{Listen: "127.0.0.1:9464", Path: "/metrics"},
+		Tracing: Tracing{SampleRatio: 1, ServiceName: "tokenhook"},
+		Audit:   Audit{Login: AuditLoginOmit, DebugContext: []string{DebugLookups, DebugRules}},
 		Cache: Cache{
 			Enabled:     true,
 			TTL:         30 * time.Second,
@@ -345,7 +413,7 @@ func Load(path string, environ []string) (Config, error) {
 		if err := Decode(f, &cfg); err != nil {
 			return Config{}, fmt.Errorf("config %s: %w", path, err)
 		}
-		cfg.secretsInFile = len(cfg.Auth.Header.Values) > 0 || cfg.Auth.Basic.Password != ""
+		cfg.secretsInFile = len(cfg.Auth.Header.Values) > 0 || cfg.Auth.Basic.Password != "" || cfg.Audit.HashKey != ""
 	}
 	if err := env.ParseWithOptions(&cfg, env.Options{
 		Prefix:      EnvPrefix,
@@ -372,6 +440,16 @@ func (c *Config) readSecretFiles() error {
 			return fmt.Errorf("config: auth.basic.password_file: %w", err)
 		}
 		c.Auth.Basic.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if name := c.Audit.HashKeyFile; name != "" {
+		if c.Audit.HashKey != "" {
+			return errors.New("config: audit: hash_key and hash_key_file are exclusive")
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("config: audit.hash_key_file: %w", err)
+		}
+		c.Audit.HashKey = strings.TrimRight(string(b), "\r\n")
 	}
 	if name := c.Auth.Header.ValuesFile; name != "" {
 		b, err := os.ReadFile(name)
@@ -434,8 +512,8 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		add("server.listen %q: want host:port", c.Server.Listen)
 	}
-	if !strings.HasPrefix(c.Server.Path, "/") || strings.ContainsAny(c.Server.Path, " {}") || c.Server.Path == "/healthz" {
-		add("server.path %q: want an absolute path other than /healthz, without spaces or braces", c.Server.Path)
+	if !strings.HasPrefix(c.Server.Path, "/") || strings.ContainsAny(c.Server.Path, " {}") || c.Server.Path == "/healthz" || c.Server.Path == "/readyz" {
+		add("server.path %q: want an absolute path other than /healthz and /readyz, without spaces or braces", c.Server.Path)
 	}
 	if c.Server.MaxBodyBytes < 4096 {
 		add("server.max_body_bytes %d: want at least 4096 (Okta's requests are a few KB)", c.Server.MaxBodyBytes)
@@ -462,6 +540,38 @@ func (c *Config) Validate() error {
 	case "1.2", "1.3":
 	default:
 		add("server.tls.min_version %q: want 1.2 or 1.3", c.Server.TLS.MinVersion)
+	}
+	if m := c.Metrics; m.Enabled() {
+		if _, port, err := net.SplitHostPort(m.Listen); err != nil {
+			add("metrics.listen %q: want host:port, or off", m.Listen)
+		} else if m.Listen == c.Server.Listen && port != "0" {
+			add("metrics.listen %q: the hook's own address (server.listen); give the admin listener another port", m.Listen)
+		}
+		if !strings.HasPrefix(m.Path, "/") || m.Path == "/healthz" || m.Path == "/readyz" {
+			add("metrics.path %q: want an absolute path other than /healthz and /readyz", m.Path)
+		}
+	}
+	if t := c.Tracing; t.Endpoint != "" {
+		if u, err := url.Parse(t.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("tracing.endpoint %q: want the OTLP/HTTP receiver's http:// or https:// URL, e.g. http://otel-collector:4318", t.Endpoint)
+		}
+	}
+	if r := c.Tracing.SampleRatio; r < 0 || r > 1 {
+		add("tracing.sample_ratio %v: want 0 to 1", r)
+	}
+	switch c.Audit.Login {
+	case AuditLoginOmit:
+	case AuditLoginHash:
+		if len(c.Audit.HashKey) < 16 {
+			add("audit.hash_key: at least 16 characters are required with audit.login: hash (TOKENHOOK_AUDIT_HASH_KEY or audit.hash_key_file)")
+		}
+	default:
+		add("audit.login %q: want omit or hash", c.Audit.Login)
+	}
+	for _, d := range c.Audit.DebugContext {
+		if d != DebugLookups && d != DebugRules {
+			add("audit.debug_context %q: want lookups or rules", d)
+		}
 	}
 	if l := c.Limits; l.MaxJSONDepth < 8 || l.MaxStringBytes < 1024 {
 		add("limits.max_json_depth %d, limits.max_string_bytes %d: want at least 8 and 1024 (Okta's requests need them)", l.MaxJSONDepth, l.MaxStringBytes)

@@ -104,6 +104,7 @@ func Run(ctx context.Context, opts Options) error {
 	cfg.Server.Listen = hookLn.Addr().String()
 	cfg.Store.DSN = "sqlite:" + filepath.Join(dir, "demo.db")
 	cfg.Auth.Basic = config.BasicAuth{Username: "okta", Password: secret}
+	cfg.Metrics.Listen = config.MetricsOff // the demo runs no admin listener
 	hookLogger := opts.Logger.With("part", "hook")
 	hook, err := setup.NewHook(ctx, cfg, hookLogger)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -64,6 +65,19 @@ type Config struct {
 	// most 100 000 ids are remembered: a flood of more within the window
 	// forgets the oldest early.
 	ReplayWindow time.Duration
+
+	// Observer, when not nil, hears of every hook call when it ends:
+	// metrics.
+	Observer Observer
+	// Tracer, when not nil, gets a span per hook call with children for
+	// authentication and decoding; the core adds the lookups and rules.
+	Tracer tokenhook.Tracer
+	// Ready reports whether the server can answer Okta (its store
+	// reachable), for GET /readyz; nil: always ready.
+	Ready func(context.Context) error
+	// HashLogin, when not nil, makes the hook call's line carry
+	// login_hash: HashLogin of the user's login. Nil leaves the login out.
+	HashLogin func(login string) string
 
 	// The request's JSON is bounded by the decoder: see
 	// tokenhook.Config.Limits and inlinehook.PartialDecoder.WithLimits. A
@@ -140,6 +154,8 @@ func (s *Server) routes() []route {
 		{s.cfg.HookPath, s.errorHandler(methodNotAllowed(http.MethodPost))},
 		{"GET /healthz", s.errorHandler(handleHealth)},
 		{"/healthz", s.errorHandler(methodNotAllowed(http.MethodGet, http.MethodHead))},
+		{"GET /readyz", s.errorHandler(s.handleReady)},
+		{"/readyz", s.errorHandler(methodNotAllowed(http.MethodGet, http.MethodHead))},
 		{"/", s.errorHandler(func(http.ResponseWriter, *http.Request) error { return errNotFound })},
 	}
 }
@@ -153,68 +169,164 @@ func handleHealth(w http.ResponseWriter, _ *http.Request) error {
 	return err
 }
 
-// outcome is what a hook call ended in, as logged.
-type outcome string
+// HandleHealth answers GET /healthz: the process is up.
+func HandleHealth(w http.ResponseWriter, r *http.Request) { _ = handleHealth(w, r) }
 
-const (
-	outcomeApplied      outcome = "applied"      // 200 with commands
-	outcomeNoop         outcome = "noop"         // 204
-	outcomeDenied       outcome = "denied"       // 200 with an error object
-	outcomeUnauthorized outcome = "unauthorized" // 401
-	outcomeRateLimited  outcome = "rate_limited" // 429
-	outcomeReplay       outcome = "replay"       // 409
-	outcomeBadRequest   outcome = "bad_request"  // 4xx other than those
-	outcomeError        outcome = "error"        // 5xx
-)
-
-// hookCall is what one hook call did, for its log line.
-type hookCall struct {
-	eventID string
-	status  int
-	denied  bool
-	claims  []string // names of the claims set or removed, never values
-	dropped []string // guard messages: claim paths and reasons, never values
+// handleReady answers GET /readyz: 200 when cfg.Ready passes, 503 with a
+// JSON error otherwise.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Ready != nil {
+		if err := s.cfg.Ready(r.Context()); err != nil {
+			return &apiError{status: http.StatusServiceUnavailable, code: "not_ready", message: "the users store is unreachable", cause: err}
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write([]byte(`{"status":"ready"}` + "\n"))
+	return err
 }
 
-// handleHook serves Okta's POST. It logs exactly one line per call.
+// HandleReady answers GET /readyz as the hook listener does, for the
+// admin listener.
+func (s *Server) HandleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.handleReady(w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+// Outcome is what a hook call ended in, as logged and counted.
+type Outcome string
+
+// The outcomes of a hook call.
+const (
+	OutcomeApplied      Outcome = "applied"      // 200 with commands
+	OutcomeNoop         Outcome = "noop"         // 204
+	OutcomeDenied       Outcome = "denied"       // 200 with an error object
+	OutcomeUnauthorized Outcome = "unauthorized" // 401
+	OutcomeRateLimited  Outcome = "rate_limited" // 429
+	OutcomeReplay       Outcome = "replay"       // 409
+	OutcomeBadRequest   Outcome = "bad_request"  // 4xx other than those
+	OutcomeError        Outcome = "error"        // 5xx
+)
+
+// Outcomes lists every Outcome, for metrics that start at zero.
+func Outcomes() []Outcome {
+	return []Outcome{OutcomeApplied, OutcomeNoop, OutcomeDenied, OutcomeUnauthorized, OutcomeRateLimited, OutcomeReplay, OutcomeBadRequest, OutcomeError}
+}
+
+// Call is what one hook call did: its audit line and its metrics. It
+// holds ids and names, never a claim value, a secret or a login.
+type Call struct {
+	EventID string
+	Outcome Outcome
+	Status  int
+	Latency time.Duration
+	// Claims are the commands sent, as token:op:claim ("id:add:patientId").
+	Claims []string
+	// Dropped are the guard's messages: what it removed from the answer
+	// because Okta would refuse it (claim paths and reasons).
+	Dropped []string
+	// From the request, when it was decoded: the OAuth client, the grant
+	// type (or, for a call from /authorize, the response type) and the
+	// Okta user id (00u…).
+	ClientID, GrantType, ResponseType, UserID string
+	loginHash                                 string
+	denied                                    bool
+	reason                                    error
+}
+
+// Observer hears of every hook call when it ends. It must be quick: it
+// runs on the call's goroutine before the handler returns.
+type Observer interface {
+	ObserveCall(*Call)
+}
+
+// handleHook serves Okta's POST. It logs exactly one line per call: the
+// audit line.
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
-	var call hookCall
+	var call Call
+	var span tokenhook.Span
+	if s.cfg.Tracer != nil {
+		var ctx context.Context
+		ctx, span = s.cfg.Tracer.Start(r.Context(), "hook call")
+		r = r.WithContext(ctx)
+	}
 	err := s.hook(w, r, &call)
 	if err != nil {
-		call.status = writeError(w, err)
+		call.Status = writeError(w, err)
+		call.reason = err
 	}
+	call.Outcome = call.outcome()
+	call.Latency = s.cfg.Now().Sub(start)
+	if span != nil {
+		s.endSpan(span, &call)
+	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.ObserveCall(&call)
+	}
+	s.audit(r.Context(), &call)
+}
+
+func (s *Server) endSpan(span tokenhook.Span, call *Call) {
+	span.SetAttribute("okta.event_id", call.EventID)
+	span.SetAttribute("tokenhook.outcome", string(call.Outcome))
+	span.SetAttribute("http.response.status_code", strconv.Itoa(call.Status))
+	if call.ClientID != "" {
+		span.SetAttribute("okta.client_id", call.ClientID)
+	}
+	if call.GrantType != "" {
+		span.SetAttribute("okta.grant_type", call.GrantType)
+	}
+	var err error
+	if call.Status >= 500 {
+		err = call.reason
+	}
+	span.End(err)
+}
+
+// audit logs the call's line: info when answered, warn when refused,
+// error on a failure of ours.
+func (s *Server) audit(ctx context.Context, call *Call) {
 	level := slog.LevelInfo
-	if err != nil {
+	if call.reason != nil {
 		level = slog.LevelWarn
-		if call.status >= 500 {
+		if call.Status >= 500 {
 			level = slog.LevelError
 		}
 	}
-	if !s.cfg.Logger.Enabled(r.Context(), level) {
+	if !s.cfg.Logger.Enabled(ctx, level) {
 		return // spare building the line: a busy hook logs at warn
 	}
-	attrs := []slog.Attr{
-		slog.String("event_id", call.eventID),
-		slog.String("outcome", string(call.outcome())),
-		slog.Int("status", call.status),
-		slog.Duration("latency", s.cfg.Now().Sub(start)),
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs,
+		slog.String("event_id", call.EventID),
+		slog.String("outcome", string(call.Outcome)),
+		slog.Int("status", call.Status),
+		slog.Duration("latency", call.Latency),
+	)
+	for _, a := range [...]struct{ key, value string }{
+		{"client_id", call.ClientID}, {"grant_type", call.GrantType}, {"response_type", call.ResponseType},
+		{"user_id", call.UserID}, {"login_hash", call.loginHash},
+	} {
+		if a.value != "" {
+			attrs = append(attrs, slog.String(a.key, a.value))
+		}
 	}
-	if len(call.claims) > 0 {
-		attrs = append(attrs, slog.Any("claims", call.claims))
+	if len(call.Claims) > 0 {
+		attrs = append(attrs, slog.Any("claims", call.Claims))
 	}
-	if len(call.dropped) > 0 {
-		attrs = append(attrs, slog.Any("dropped", call.dropped))
+	if len(call.Dropped) > 0 {
+		attrs = append(attrs, slog.Any("dropped", call.Dropped))
 	}
-	if err != nil {
-		attrs = append(attrs, slog.String("reason", err.Error()))
+	if call.reason != nil {
+		attrs = append(attrs, slog.String("reason", call.reason.Error()))
 	}
-	s.cfg.Logger.LogAttrs(r.Context(), level, "hook call", attrs...)
+	s.cfg.Logger.LogAttrs(ctx, level, "hook call", attrs...)
 }
 
 // hook does the work of handleHook. It records what it wrote in call, or
 // returns an error for writeError.
-func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) error {
+func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *Call) error {
 	// The rate first: it costs less than authentication, which is what a
 	// flood would make the server do.
 	if s.rate != nil {
@@ -224,7 +336,7 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	}
 	// Authenticate before looking at anything else: an unauthenticated
 	// caller learns nothing about what the endpoint would accept.
-	if err := s.cfg.Auth.Authenticate(r); err != nil {
+	if err := s.authenticate(r); err != nil {
 		return &apiError{status: http.StatusUnauthorized, code: "unauthorized", message: "authentication required", cause: err}
 	}
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
@@ -235,11 +347,11 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	if err := s.readBody(w, r, buf); err != nil {
 		return err
 	}
-	req, err := s.decode(buf.Bytes())
+	req, err := s.decodeTraced(r.Context(), buf.Bytes())
 	if err != nil {
 		return decodeError(err)
 	}
-	call.eventID = req.EventID
+	s.noteRequest(call, req)
 	if s.replay != nil && req.EventID != "" && s.replay.seen(req.EventID, s.cfg.Now()) {
 		return errReplay
 	}
@@ -249,12 +361,12 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	}
 	if resp != nil && resp.Error == nil {
 		for _, v := range s.cfg.Rules.Prune(req, resp) {
-			call.dropped = append(call.dropped, v.Message)
+			call.Dropped = append(call.Dropped, v.Message)
 		}
 	}
 	if resp.IsEmpty() {
 		w.WriteHeader(http.StatusNoContent)
-		call.status = http.StatusNoContent
+		call.Status = http.StatusNoContent
 		return nil
 	}
 	body, err := inlinehook.EncodeResponse(resp)
@@ -269,30 +381,78 @@ func (s *Server) hook(w http.ResponseWriter, r *http.Request, call *hookCall) er
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-	call.status = http.StatusOK
+	call.Status = http.StatusOK
 	call.denied = resp.Error != nil
-	call.claims = tokenhook.ClaimNames(resp)
+	call.Claims = tokenhook.ClaimNames(resp)
 	return nil
 }
 
-func (c *hookCall) outcome() outcome {
+// authenticate runs the authenticator, in a span when tracing.
+func (s *Server) authenticate(r *http.Request) error {
+	if s.cfg.Tracer == nil {
+		return s.cfg.Auth.Authenticate(r)
+	}
+	_, span := s.cfg.Tracer.Start(r.Context(), "auth")
+	err := s.cfg.Auth.Authenticate(r)
+	span.End(err)
+	return err
+}
+
+// decodeTraced decodes the request, in a span when tracing.
+func (s *Server) decodeTraced(ctx context.Context, body []byte) (*inlinehook.TokenRequest, error) {
+	if s.cfg.Tracer == nil {
+		return s.decode(body)
+	}
+	_, span := s.cfg.Tracer.Start(ctx, "decode")
+	req, err := s.decode(body)
+	span.End(err)
+	return req, err
+}
+
+// noteRequest copies the request's ids into the call's record.
+func (s *Server) noteRequest(call *Call, req *inlinehook.TokenRequest) {
+	call.EventID = req.EventID
+	c := &req.Data.Context
+	if p := c.Protocol; p != nil {
+		if p.Client != nil {
+			call.ClientID = p.Client.ID
+		}
+		if p.Request != nil {
+			call.GrantType = p.Request.GrantType
+			if call.GrantType == "" {
+				call.ResponseType = p.Request.ResponseType
+			}
+			if call.ClientID == "" {
+				call.ClientID = p.Request.ClientID
+			}
+		}
+	}
+	if u := c.User; u != nil {
+		call.UserID = u.ID
+		if s.cfg.HashLogin != nil && u.Profile.Login != "" {
+			call.loginHash = s.cfg.HashLogin(u.Profile.Login)
+		}
+	}
+}
+
+func (c *Call) outcome() Outcome {
 	switch {
 	case c.denied:
-		return outcomeDenied
-	case c.status == http.StatusUnauthorized:
-		return outcomeUnauthorized
-	case c.status == http.StatusTooManyRequests:
-		return outcomeRateLimited
-	case c.status == http.StatusConflict:
-		return outcomeReplay
-	case c.status >= 500:
-		return outcomeError
-	case c.status >= 400:
-		return outcomeBadRequest
-	case c.status == http.StatusNoContent:
-		return outcomeNoop
+		return OutcomeDenied
+	case c.Status == http.StatusUnauthorized:
+		return OutcomeUnauthorized
+	case c.Status == http.StatusTooManyRequests:
+		return OutcomeRateLimited
+	case c.Status == http.StatusConflict:
+		return OutcomeReplay
+	case c.Status >= 500:
+		return OutcomeError
+	case c.Status >= 400:
+		return OutcomeBadRequest
+	case c.Status == http.StatusNoContent:
+		return OutcomeNoop
 	default:
-		return outcomeApplied
+		return OutcomeApplied
 	}
 }
 

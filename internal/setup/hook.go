@@ -2,6 +2,9 @@ package setup
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,15 +14,18 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/config"
 	"github.com/tokenhook/tokenhook/internal/hookauth"
 	"github.com/tokenhook/tokenhook/internal/rules"
 	"github.com/tokenhook/tokenhook/internal/server"
+	"github.com/tokenhook/tokenhook/internal/telemetry"
 	"github.com/tokenhook/tokenhook/internal/tokenhook"
 	"github.com/tokenhook/tokenhook/internal/user"
 	"github.com/tokenhook/tokenhook/internal/user/cache"
+	"github.com/tokenhook/tokenhook/internal/version"
 )
 
 // ShorthandLookup names the lookup the claims shorthand (lookup_keys and
@@ -181,11 +187,16 @@ func (f cacheFinder) Peek(key string) (tokenhook.Record, bool) {
 
 // Transformer builds the core over finder: cfg's rules, and its policy.
 func Transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger) (*tokenhook.Engine, error) {
+	return transformer(cfg, finder, logger, nil)
+}
+
+// transformer is Transformer with the hook's telemetry (nil: none).
+func transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger, tel *Telemetry) (*tokenhook.Engine, error) {
 	program, err := CompileRules(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return tokenhook.New(tokenhook.Config{
+	tc := tokenhook.Config{
 		Program:        program,
 		Finder:         finder,
 		Budget:         cfg.Policy.Budget,
@@ -193,7 +204,19 @@ func Transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger
 		FailureSummary: cfg.Policy.FailureSummary,
 		Logger:         logger,
 		Limits:         inlinehook.Limits{MaxDepth: cfg.Limits.MaxJSONDepth, MaxStringBytes: cfg.Limits.MaxStringBytes},
-	})
+		// The audit line names the client, the grant type and the user.
+		Decode:       inlinehook.Parts{Protocol: true, User: true},
+		DebugContext: tokenhook.DebugContext{Lookups: slices.Contains(cfg.Audit.DebugContext, config.DebugLookups), Rules: slices.Contains(cfg.Audit.DebugContext, config.DebugRules)},
+	}
+	if tel != nil {
+		if tel.Metrics != nil {
+			tc.Observer = tel.Metrics
+		}
+		if tel.Tracing != nil {
+			tc.Tracer = tel.Tracing
+		}
+	}
+	return tokenhook.New(tc)
 }
 
 // Hook is the hook server's parts, wired from one configuration: what
@@ -209,12 +232,24 @@ type Hook struct {
 	// configured ("" otherwise); the caller prints it once, never logs it.
 	GeneratedSecret string
 
+	// Telemetry is the hook's metrics and tracing, kept across reloads.
+	Telemetry Telemetry
+
 	handler  atomic.Pointer[server.Server]
 	reloadMu sync.Mutex    // one Reload at a time
 	started  config.Config // what the store, cache and listener were built from
 	finder   tokenhook.Finder
 	auth     hookauth.Authenticator // the generated secret's, kept across reloads
+	ready    *readiness
 	logger   *slog.Logger
+}
+
+// Telemetry is what operators watch the hook by.
+type Telemetry struct {
+	// Metrics are nil when the admin listener is off (metrics.listen: off).
+	Metrics *telemetry.Metrics
+	// Tracing is nil unless tracing.endpoint is set.
+	Tracing *telemetry.Tracing
 }
 
 // NewHook opens the store and builds the authenticator, the cache, the core
@@ -228,13 +263,29 @@ func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook
 	if err != nil {
 		return nil, err
 	}
-	finder, c := Finder(cfg, store)
-	h := &Hook{Store: store, Cache: c, GeneratedSecret: generated, started: cfg, finder: finder, logger: logger}
+	var tel Telemetry
+	var getter cache.Getter = store
+	if cfg.Metrics.Enabled() {
+		tel.Metrics = telemetry.NewMetrics(version.Get())
+		getter = tel.Metrics.InstrumentStore(store)
+	}
+	if t := cfg.Tracing; t.Endpoint != "" {
+		if tel.Tracing, err = telemetry.NewTracing(telemetry.TracingConfig{Endpoint: t.Endpoint, SampleRatio: t.SampleRatio, ServiceName: t.ServiceName}, version.Get()); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	finder, c := Finder(cfg, getter)
+	if c != nil && tel.Metrics != nil {
+		tel.Metrics.RegisterCache(c)
+	}
+	h := &Hook{Store: store, Cache: c, GeneratedSecret: generated, Telemetry: tel, started: cfg, finder: finder,
+		ready: &readiness{store: store, every: time.Second}, logger: logger}
 	if generated != "" {
 		h.auth = auth
 	}
 	if err := h.swap(cfg, auth); err != nil {
-		store.Close()
+		h.Close()
 		return nil, err
 	}
 	return h, nil
@@ -242,11 +293,21 @@ func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook
 
 // swap builds the handler for cfg and auth and makes it the one serving.
 func (h *Hook) swap(cfg config.Config, auth hookauth.Authenticator) error {
-	transformer, err := Transformer(cfg, h.finder, h.logger)
+	t, err := transformer(cfg, h.finder, h.logger, &h.Telemetry)
 	if err != nil {
 		return err
 	}
-	sc := serverConfig(cfg, auth, transformer, h.logger)
+	sc := serverConfig(cfg, auth, t, h.logger)
+	sc.Ready = h.ready.check
+	if h.Telemetry.Metrics != nil {
+		sc.Observer = h.Telemetry.Metrics
+	}
+	if h.Telemetry.Tracing != nil {
+		sc.Tracer = h.Telemetry.Tracing
+	}
+	if cfg.Audit.Login == config.AuditLoginHash {
+		sc.HashLogin = loginHasher(cfg.Audit.HashKey)
+	}
 	if prev := h.handler.Load(); prev != nil {
 		h.handler.Store(prev.Successor(sc))
 	} else {
@@ -258,6 +319,71 @@ func (h *Hook) swap(cfg config.Config, auth hookauth.Authenticator) error {
 // ServeHTTP implements http.Handler with the configuration in force.
 func (h *Hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.handler.Load().ServeHTTP(w, r)
+}
+
+// Handler is the hook listener's handler: the hook, continuing the
+// caller's trace when tracing is on.
+func (h *Hook) Handler() http.Handler {
+	if h.Telemetry.Tracing != nil {
+		return h.Telemetry.Tracing.Middleware(h)
+	}
+	return h
+}
+
+// AdminHandler serves the admin listener: the metrics at path, /healthz
+// and /readyz.
+func (h *Hook) AdminHandler(path string) http.Handler {
+	mux := http.NewServeMux()
+	if h.Telemetry.Metrics != nil {
+		mux.Handle("GET "+path, h.Telemetry.Metrics.Handler())
+	}
+	mux.HandleFunc("GET /healthz", server.HandleHealth)
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { h.handler.Load().HandleReady(w, r) })
+	return mux
+}
+
+// loginHasher returns the audit line's login hash: HMAC-SHA256 keyed by
+// key, the first 16 bytes in hex — enough to tell users apart, and no
+// dictionary of logins finds them without the key.
+func loginHasher(key string) func(string) string {
+	k := []byte(key)
+	return func(login string) string {
+		mac := hmac.New(sha256.New, k)
+		mac.Write([]byte(login))
+		return hex.EncodeToString(mac.Sum(nil)[:16])
+	}
+}
+
+// readiness checks that the store answers, at most once per every: a
+// probe, or anyone reaching /readyz on the hook's listener, must not turn
+// into store load.
+type readiness struct {
+	store user.Store
+	every time.Duration
+
+	mu      sync.Mutex
+	checked time.Time
+	err     error
+}
+
+// readinessProbeKey is looked up to check the store: not finding it is
+// the answer of a store that works.
+const readinessProbeKey = "tokenhook-readiness-probe"
+
+func (r *readiness) check(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.checked.IsZero() && time.Since(r.checked) < r.every {
+		return r.err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := r.store.Get(ctx, readinessProbeKey)
+	if errors.Is(err, user.ErrNotFound) {
+		err = nil
+	}
+	r.checked, r.err = time.Now(), err
+	return err
 }
 
 // Reload makes cfg's authentication (secrets, secret files, bearer issuer),
@@ -290,6 +416,8 @@ func (h *Hook) Reload(cfg config.Config) (restart []string, err error) {
 		"store.dsn": was.Store != cfg.Store,
 		"cache":     was.Cache != cfg.Cache,
 		"log":       was.Log != cfg.Log,
+		"metrics":   was.Metrics != cfg.Metrics,
+		"tracing":   was.Tracing != cfg.Tracing,
 	} {
 		if changed {
 			restart = append(restart, name)
@@ -299,5 +427,17 @@ func (h *Hook) Reload(cfg config.Config) (restart []string, err error) {
 	return restart, nil
 }
 
-// Close releases the store.
-func (h *Hook) Close() error { return h.Store.Close() }
+// Close exports the spans still buffered (for up to 5 s) and releases the
+// store.
+func (h *Hook) Close() error {
+	var errs []error
+	if h.Telemetry.Tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.Telemetry.Tracing.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("tracing: %w", err))
+		}
+	}
+	errs = append(errs, h.Store.Close())
+	return errors.Join(errs...)
+}

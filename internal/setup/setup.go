@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/net/netutil"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/certs"
@@ -165,24 +166,53 @@ func serverConfig(cfg config.Config, auth hookauth.Authenticator, t tokenhook.Tr
 	}
 }
 
-// Serve runs the hook server until ctx is done, then shuts down gracefully:
-// the listener closes at once and in-flight requests get up to
-// cfg.Server.ShutdownTimeout to finish. ready, when not nil, is called with
-// the bound address once the server accepts connections.
-func Serve(ctx context.Context, cfg config.Config, h http.Handler, logger *slog.Logger, ready func(addr net.Addr)) error {
+// ServeHook runs the hook's listener and, unless metrics.listen is off, the
+// admin listener (metrics, /healthz, /readyz) until ctx is done, then shuts
+// both down gracefully: the listeners close at once and in-flight requests
+// get up to cfg.Server.ShutdownTimeout to finish. Both addresses are bound
+// before either serves, so a port in use fails the start. ready, when not
+// nil, is called with the bound addresses (admin nil when off) once both
+// accept connections.
+func ServeHook(ctx context.Context, cfg config.Config, hook *Hook, logger *slog.Logger, ready func(hookAddr, adminAddr net.Addr)) error {
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return err
 	}
-	if ready != nil {
-		ready(ln.Addr())
+	var adminLn net.Listener
+	if cfg.Metrics.Enabled() {
+		if adminLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
 	}
-	return ServeListener(ctx, ln, cfg, h, logger)
+	if ready != nil {
+		var adminAddr net.Addr
+		if adminLn != nil {
+			adminAddr = adminLn.Addr()
+		}
+		ready(ln.Addr(), adminAddr)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ServeListener(gctx, ln, cfg, hook.Handler(), logger) })
+	if adminLn != nil {
+		admin := &http.Server{
+			Handler:           hook.AdminHandler(cfg.Metrics.Path),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		g.Go(func() error {
+			return RunServer(gctx, admin, adminLn, cfg.Server.ShutdownTimeout, logger.With("listener", "admin"))
+		})
+	}
+	return g.Wait()
 }
 
-// ServeListener is Serve on a listener the caller bound, so that a caller
-// running several servers (the demo) knows every address before any starts.
-// It closes ln.
+// ServeListener serves the hook's handler h on a listener the caller
+// bound, so that a caller running several servers (the demo) knows every
+// address before any starts. It closes ln.
 //
 // It serves HTTPS when cfg.Server.TLS has a certificate and key, reloading
 // them when they change on disk (see package certs); it fails, closing ln,

@@ -1,6 +1,8 @@
 package tokenhook
 
 import (
+	"slices"
+
 	"github.com/tokenhook/tokenhook/inlinehook"
 	"github.com/tokenhook/tokenhook/internal/rules"
 )
@@ -117,4 +119,27 @@ func (s *partSet) result() inlinehook.Parts {
 		s.parts.Claims = inlinehook.AllClaims
 	}
 	return s.parts
+}
+
+// mergeParts returns the parts a or b selects.
+func mergeParts(a, b inlinehook.Parts) inlinehook.Parts {
+	a.Request = a.Request || b.Request
+	a.Protocol = a.Protocol || b.Protocol
+	a.Session = a.Session || b.Session
+	a.User = a.User || b.User
+	a.UserLinks = a.UserLinks || b.UserLinks
+	a.Policy = a.Policy || b.Policy
+	a.RefreshToken = a.RefreshToken || b.RefreshToken
+	a.Scopes = a.Scopes || b.Scopes
+	switch {
+	case slices.Equal(a.Claims, inlinehook.AllClaims), slices.Equal(b.Claims, inlinehook.AllClaims):
+		a.Claims = inlinehook.AllClaims
+	default:
+		for _, c := range b.Claims {
+			if !slices.Contains(a.Claims, c) {
+				a.Claims = append(a.Claims, c)
+			}
+		}
+	}
+	return a
 }

@@ -17,6 +17,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -136,6 +138,16 @@ type Config struct {
 	// Limits bound the JSON DecodeRequest accepts (zero: no bounds); a
 	// request over them is a *inlinehook.LimitError.
 	Limits inlinehook.Limits
+	// Decode are parts of the request DecodeRequest decodes besides those
+	// the rules read: the server's audit line reads the protocol and the
+	// user.
+	Decode inlinehook.Parts
+	// Tracer, when not nil, gets a span per lookup and one for the rules.
+	Tracer Tracer
+	// Observer, when not nil, hears of lookups and failed rules.
+	Observer Observer
+	// DebugContext selects the names put in the answer's debugContext.
+	DebugContext DebugContext
 }
 
 // Engine is the default [Transformer]: lookups, then rules, then commands.
@@ -145,6 +157,13 @@ type Engine struct {
 	lookups []rules.Lookup
 	reads   map[string]bool // inputs the rules read
 	decoder *inlinehook.PartialDecoder
+	// lookupSpans are the span names of the lookups, and lookupNotes
+	// their "name=result" notes for debugContext, made once.
+	lookupSpans []string
+	lookupNotes [][]string
+	// boxed are debugContext values already in an interface, by note.
+	boxed      sync.Map
+	boxedCount atomic.Int64
 }
 
 var _ RequestDecoder = (*Engine)(nil)
@@ -173,7 +192,15 @@ func New(cfg Config) (*Engine, error) {
 	for _, name := range cfg.Program.Reads().Inputs {
 		e.reads[name] = true
 	}
-	e.decoder = inlinehook.NewPartialDecoder(partsRead(cfg.Program)).WithLimits(cfg.Limits)
+	for _, l := range e.lookups {
+		e.lookupSpans = append(e.lookupSpans, "lookup "+l.Name)
+		var notes []string
+		for _, r := range []string{LookupFound, LookupNotFound, LookupStale, LookupFailed, LookupSkipped} {
+			notes = append(notes, l.Name+"="+r)
+		}
+		e.lookupNotes = append(e.lookupNotes, notes)
+	}
+	e.decoder = inlinehook.NewPartialDecoder(mergeParts(partsRead(cfg.Program), cfg.Decode)).WithLimits(cfg.Limits)
 	return e, nil
 }
 
@@ -218,13 +245,44 @@ func (e *Engine) Explain(ctx context.Context, req *inlinehook.TokenRequest) (*in
 func (e *Engine) run(ctx context.Context, req *inlinehook.TokenRequest, trace *Trace) *inlinehook.Response {
 	c := call{Context: ctx, e: e}
 	defer c.done()
+	var dbg *debugNotes
+	if e.cfg.DebugContext.enabled() {
+		var notes debugNotes
+		notes.lookups, notes.rules = notes.lookupsBuf[:0], notes.rulesBuf[:0]
+		dbg = &notes
+	}
+	resp := e.decide(&c, req, trace, dbg)
+	if dbg != nil && !resp.IsEmpty() {
+		resp.DebugContext = e.debugContext(dbg)
+	}
+	return resp
+}
+
+// decide runs the lookups and the rules and makes the answer.
+func (e *Engine) decide(c *call, req *inlinehook.TokenRequest, trace *Trace, dbg *debugNotes) *inlinehook.Response {
+	ctx := c.Context
 	in := e.cfg.Program.NewInputs(req, &inputs{req: req, now: e.cfg.Now})
 	for i, l := range e.lookups {
 		if !l.Required && !e.reads[l.Name] {
 			continue // no rule reads it: a store call for nothing
 		}
+		var span Span
+		if e.cfg.Tracer != nil {
+			_, span = e.cfg.Tracer.Start(ctx, e.lookupSpans[i])
+		}
 		lt := LookupTrace{Name: l.Name, Required: l.Required}
 		err := c.lookup(i, in, &lt)
+		result := lookupResult(&lt, err)
+		if span != nil {
+			span.SetAttribute("tokenhook.lookup.result", result)
+			span.End(err)
+		}
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.Lookup(l.Name, result)
+		}
+		if dbg != nil {
+			dbg.lookups = append(dbg.lookups, e.lookupNote(i, result))
+		}
 		if trace != nil {
 			lt.Err = err
 			trace.Lookups = append(trace.Lookups, lt)
@@ -238,22 +296,112 @@ func (e *Engine) run(ctx context.Context, req *inlinehook.TokenRequest, trace *T
 			in.FailRecord(i)
 		}
 	}
+	var span Span
+	if e.cfg.Tracer != nil {
+		_, span = e.cfg.Tracer.Start(ctx, "rules")
+	}
 	out := e.cfg.Program.Eval(in)
+	if span != nil {
+		var err error
+		if len(out.Failed) > 0 {
+			err = fmt.Errorf("%d rules failed", len(out.Failed))
+		}
+		span.End(err)
+	}
 	if trace != nil {
 		trace.Outcome = out
 	}
 	for _, f := range out.Failed {
 		e.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "rule failed", slog.String("event_id", req.EventID),
 			slog.String("rule", f.Rule), slog.Bool("required", f.Required), slog.String("error", f.Err.Error()))
+		if e.cfg.Observer != nil {
+			e.cfg.Observer.RuleFailed(f.Rule)
+		}
 	}
 	if out.Deny != "" {
+		if dbg != nil {
+			dbg.rules = append(dbg.rules, out.DenyRule)
+		}
 		return inlinehook.Deny(out.Deny)
 	}
 	if out.RequiredFailed() {
 		return inlinehook.Deny(e.cfg.FailureSummary)
 	}
+	if dbg != nil {
+		for _, a := range out.Actions {
+			if !slices.Contains(dbg.rules, a.Rule) {
+				dbg.rules = append(dbg.rules, a.Rule)
+			}
+		}
+	}
 	return e.commands(ctx, req, out.Actions, trace)
 }
+
+// lookupResult names what a lookup found.
+func lookupResult(lt *LookupTrace, err error) string {
+	switch {
+	case err != nil:
+		return LookupFailed
+	case lt.Key == "":
+		return LookupSkipped
+	case lt.Stale:
+		return LookupStale
+	case lt.Found:
+		return LookupFound
+	}
+	return LookupNotFound
+}
+
+// debugNotes collect a call's names for debugContext, in arrays on the
+// call's stack for the usual few.
+type debugNotes struct {
+	lookups, rules       []string
+	lookupsBuf, rulesBuf [4]string
+}
+
+// lookupNote is "name=result" of lookup i, made once per engine.
+func (e *Engine) lookupNote(i int, result string) string {
+	for _, n := range e.lookupNotes[i] {
+		if len(n) == len(e.lookups[i].Name)+1+len(result) && n[len(e.lookups[i].Name)+1:] == result {
+			return n
+		}
+	}
+	return e.lookups[i].Name + "=" + result
+}
+
+// debugContext is the call's debugContext. The usual one-lookup, one-rule
+// answer costs the map alone: single notes are boxed once per engine.
+func (e *Engine) debugContext(d *debugNotes) map[string]any {
+	value := func(notes []string) any {
+		if len(notes) == 1 {
+			if v, ok := e.boxed.Load(notes[0]); ok {
+				return v
+			}
+			var v any = notes[0]
+			if e.boxedCount.Add(1) <= maxBoxed {
+				e.boxed.Store(notes[0], v)
+			}
+			return v
+		}
+		return strings.Join(notes, ",")
+	}
+	sel := e.cfg.DebugContext
+	m := make(map[string]any, 2)
+	if sel.Lookups && len(d.lookups) > 0 {
+		m["lookups"] = value(d.lookups)
+	}
+	if sel.Rules && len(d.rules) > 0 {
+		m["rules"] = value(d.rules)
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// maxBoxed bounds the boxed notes an engine keeps: lookup notes and rule
+// names are few, so this is only a guard.
+const maxBoxed = 1024
 
 // call is one hook call's lookups. Its budget starts with the call, but its
 // context and timers are made only when a lookup needs the store: with the
