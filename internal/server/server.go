@@ -522,6 +522,10 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				}
 				s.cfg.Logger.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelError, "panic in handler", slog.String("path", r.URL.Path))
 				writeError(w, &apiError{status: http.StatusInternalServerError, code: "internal_error", message: "internal error"})
+				if s.cfg.Observer != nil {
+					// The call's own record is lost with the panic: count it as an error.
+					s.cfg.Observer.ObserveCall(&Call{Outcome: OutcomeError, Status: http.StatusInternalServerError})
+				}
 			}
 		}()
 		next.ServeHTTP(w, r)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -581,5 +582,41 @@ func TestDecodeLimits(t *testing.T) {
 				t.Errorf("outcomes %v", got)
 			}
 		})
+	}
+}
+
+// countingObserver records the outcomes it hears of.
+type countingObserver struct {
+	mu       sync.Mutex
+	outcomes []server.Outcome
+}
+
+func (o *countingObserver) ObserveCall(c *server.Call) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.outcomes = append(o.outcomes, c.Outcome)
+}
+
+// TestObserverHearsEveryOutcome: the observer (the metrics) hears of the
+// outcomes the telemetry test cannot easily cause: a panic (error) and the
+// rate limit, besides an ordinary call.
+func TestObserverHearsEveryOutcome(t *testing.T) {
+	obs := &countingObserver{}
+	panicking := transformFunc(func(_ context.Context, r *inlinehook.TokenRequest) (*inlinehook.Response, error) {
+		if r.EventID == "panic" {
+			panic("boom")
+		}
+		return nil, nil
+	})
+	srv, _ := newTestServer(t, func(c *server.Config) {
+		c.Transformer, c.Observer, c.RatePerSource, c.RateBurst = panicking, obs, 0.001, 2
+	})
+	ok := tokenRequest("jessie.smith@example.com", true)
+	for _, body := range []string{ok, strings.Replace(ok, "3OWo4oo-QQ-rBWfRyTmQYw", "panic", 1), ok} {
+		do(srv, "POST", hookPath, body, "Authorization", guideBasic, "Content-Type", "application/json")
+	}
+	want := []server.Outcome{server.OutcomeNoop, server.OutcomeError, server.OutcomeRateLimited}
+	if !slices.Equal(obs.outcomes, want) {
+		t.Errorf("outcomes %v, want %v", obs.outcomes, want)
 	}
 }
