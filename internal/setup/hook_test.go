@@ -201,15 +201,8 @@ func TestHookReloadRefused(t *testing.T) {
 // TestHookReloadKeepsGeneratedSecret: a run without a configured secret
 // keeps the one it generated, so Okta's registration stays valid.
 func TestHookReloadKeepsGeneratedSecret(t *testing.T) {
-	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_STORE=memory:"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hook.Close()
+	cfg := envConfig(t, "TOKENHOOK_STORE=memory:")
+	hook := startHook(t, cfg)
 	if hook.GeneratedSecret == "" {
 		t.Fatal("no generated secret")
 	}
@@ -231,4 +224,26 @@ func TestHookReloadKeepsGeneratedSecret(t *testing.T) {
 	if got := post(); got != 204 {
 		t.Errorf("the generated secret after a reload: %d, want 204", got)
 	}
+}
+
+// envConfig loads the configuration env sets (TOKENHOOK_* variables).
+func envConfig(t *testing.T, env ...string) config.Config {
+	t.Helper()
+	cfg, err := setup.LoadConfig("", env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startHook builds the hook for cfg, closed when the test ends, logging
+// nowhere.
+func startHook(t *testing.T, cfg config.Config) *setup.Hook {
+	t.Helper()
+	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { hook.Close() })
+	return hook
 }

@@ -195,17 +195,10 @@ func TestServeListenerMaxConnections(t *testing.T) {
 // TestHookLimits runs the hook's limits through NewHook: the decoder's
 // (413, 400), the rate (429) and the replay guard (409).
 func TestHookLimits(t *testing.T) {
-	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret",
+	cfg := envConfig(t, "TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret",
 		"TOKENHOOK_STORE=memory:", "TOKENHOOK_LIMITS_MAX_STRING_BYTES=2048", "TOKENHOOK_LIMITS_MAX_JSON_DEPTH=10",
-		"TOKENHOOK_LIMITS_RATE_PER_SOURCE=0.01", "TOKENHOOK_LIMITS_RATE_BURST=5", "TOKENHOOK_LIMITS_REPLAY_WINDOW=10m"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hook.Close()
+		"TOKENHOOK_LIMITS_RATE_PER_SOURCE=0.01", "TOKENHOOK_LIMITS_RATE_BURST=5", "TOKENHOOK_LIMITS_REPLAY_WINDOW=10m")
+	hook := startHook(t, cfg)
 	body := fixture(t)
 	post := func(body string) int {
 		req := httptest.NewRequest("POST", cfg.Server.Path, strings.NewReader(body))

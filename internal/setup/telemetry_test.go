@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -191,19 +190,12 @@ func TestMetricsByOutcome(t *testing.T) {
 
 // TestMetricsRuleErrorsAndDenials: a failing rule and a deny rule.
 func TestMetricsRuleErrorsAndDenials(t *testing.T) {
-	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_STORE=memory:", "TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := envConfig(t, "TOKENHOOK_STORE=memory:", "TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret")
 	cfg.Claims.Mappings = nil
 	cfg.Rules = append(cfg.Rules,
 		rules.RuleSpec{Name: "broken", Claim: "x", Value: `string(1 / (size(request.eventId) - size(request.eventId)))`},
 		rules.RuleSpec{Name: "kiosk", When: `request.eventId.startsWith("deny")`, Deny: "Not here"})
-	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hook.Close()
+	hook := startHook(t, cfg)
 	r := &telemetryRig{t: t, hook: hook, body: fixture(t)}
 	if got := r.post("", ""); got != 204 {
 		t.Fatalf("a failing best-effort rule: %d, want 204", got)
@@ -292,16 +284,9 @@ func TestDebugContext(t *testing.T) {
 		t.Errorf("nothing to do: %d, want 204", got)
 	}
 
-	cfg, err := setup.LoadConfig("", []string{"TOKENHOOK_STORE=memory:", "TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := envConfig(t, "TOKENHOOK_STORE=memory:", "TOKENHOOK_AUTH_BASIC_USERNAME=admin", "TOKENHOOK_AUTH_BASIC_PASSWORD=supersecret")
 	cfg.Audit.DebugContext = nil
-	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hook.Close()
+	hook := startHook(t, cfg)
 	if err := hook.Store.Import(t.Context(), []user.User{{Key: "jessie.smith@example.com", Attributes: map[string]any{"patientId": "1235"}}}, user.ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -327,11 +312,7 @@ func TestReadyz(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook, err := setup.NewHook(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hook.Close()
+	hook := startHook(t, cfg)
 	admin := hook.AdminHandler("/metrics")
 	get := func(h http.Handler, path string) (int, string) {
 		w := httptest.NewRecorder()
