@@ -144,6 +144,24 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	return nil
 }
 
+// logsWith returns the server's log once it holds every one of want, or
+// after 5 s: a call's audit line is written once its answer is out, so the
+// client may read the log before the line is there.
+func (s *server) logsWith(want ...string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		logs := s.stderr.String()
+		missing := false
+		for _, w := range want {
+			missing = missing || !strings.Contains(logs, w)
+		}
+		if !missing || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // post sends body to the hook with the given headers and returns status and body.
 func (s *server) post(t *testing.T, path, body string, headers ...string) (int, string) {
 	t.Helper()
@@ -282,7 +300,7 @@ func TestServeEndToEnd(t *testing.T) {
 	resp.Body.Close()
 
 	// The log has one line per call and never a value, secret or token.
-	logs := srv.stderr.String()
+	logs := srv.logsWith("claims=[id:add:patientId]")
 	for _, leak := range []string{"1235", "6789", "9999", "supersecret", "YWRtaW46"} {
 		if strings.Contains(logs, leak) {
 			t.Errorf("server log contains %q", leak)
@@ -417,7 +435,7 @@ func TestServeHTTPS(t *testing.T) {
 	if status, _ := srv.post(t, "/hooks/okta/token", body, append(headers, "X-Padding", strings.Repeat("p", 32<<10))...); status != 431 {
 		t.Errorf("headers over server.max_header_bytes: %d, want 431", status)
 	}
-	logs := srv.stderr.String()
+	logs := srv.logsWith("outcome=replay", "status=413", "status=400")
 	for _, want := range []string{"outcome=replay", "status=413", "status=400"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
@@ -476,7 +494,7 @@ func TestServeRateLimit(t *testing.T) {
 	if resp.StatusCode != 429 || !strings.HasPrefix(string(b), `{"error":"rate_limited"`) || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("over the burst: %d %s, Retry-After %q", resp.StatusCode, b, resp.Header.Get("Retry-After"))
 	}
-	if !strings.Contains(srv.stderr.String(), "outcome=rate_limited") {
+	if !strings.Contains(srv.logsWith("outcome=rate_limited"), "outcome=rate_limited") {
 		t.Errorf("no rate_limited log line:\n%s", srv.stderr)
 	}
 	// Health checks are not limited.

@@ -204,8 +204,11 @@ func transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger
 		FailureSummary: cfg.Policy.FailureSummary,
 		Logger:         logger,
 		Limits:         inlinehook.Limits{MaxDepth: cfg.Limits.MaxJSONDepth, MaxStringBytes: cfg.Limits.MaxStringBytes},
-		// The audit line names the client, the grant type and the user.
-		Decode:       inlinehook.Parts{Protocol: true, User: true},
+		// The audit line and the call's span name the client, the grant
+		// type and the user. At log level warn the answered calls' lines
+		// are not written, so without tracing the protocol part (some 9 %
+		// of the hook's own time) is left undecoded.
+		Decode:       inlinehook.Parts{Protocol: auditsAnswers(cfg.Log) || cfg.Tracing.Endpoint != "", User: true},
 		DebugContext: tokenhook.DebugContext{Lookups: slices.Contains(cfg.Audit.DebugContext, config.DebugLookups), Rules: slices.Contains(cfg.Audit.DebugContext, config.DebugRules)},
 	}
 	if tel != nil {
@@ -342,6 +345,12 @@ func (h *Hook) AdminHandler(path string) http.Handler {
 	return mux
 }
 
+// auditsAnswers reports whether the log level writes the audit line of
+// answered calls (info).
+func auditsAnswers(l config.Log) bool {
+	return l.Level == "" || l.Level == "debug" || l.Level == "info"
+}
+
 // loginHasher returns the audit line's login hash: HMAC-SHA256 keyed by
 // key, the first 16 bytes in hex — enough to tell users apart, and no
 // dictionary of logins finds them without the key.
@@ -408,6 +417,7 @@ func (h *Hook) Reload(cfg config.Config) (restart []string, err error) {
 	was := h.started
 	next := cfg
 	next.Server = was.Server // the path and body cap go with the listener
+	next.Log = was.Log       // the logger was made at start
 	if err := h.swap(next, auth); err != nil {
 		return nil, err
 	}
