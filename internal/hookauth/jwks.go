@@ -57,9 +57,10 @@ type keySet struct {
 // keySource fetches and caches the issuer's keys. The fast path is one
 // atomic load and a map lookup; fetches happen only on first use, for a kid
 // not in the set, or once the set is older than ttl — never in the
-// background — and at most once per refreshMin, so a flood of tokens with
-// made-up kids costs the issuer one request per refreshMin. Concurrent
-// callers share one fetch.
+// background. Fetches for unknown kids happen at most once per refreshMin,
+// so a flood of tokens with made-up kids costs the issuer one request per
+// refreshMin; the other fetches are limited apart (see refresh).
+// Concurrent callers share one fetch.
 type keySource struct {
 	issuer     string
 	jwksURI    string // configured; "" to discover
@@ -71,10 +72,11 @@ type keySource struct {
 	set   atomic.Pointer[keySet]
 	group singleflight.Group
 
-	mu          sync.Mutex
-	lastAttempt time.Time
-	lastErr     error  // of the last fetch, nil if it succeeded
-	discovered  string // jwks_uri from discovery, cached until a fetch fails
+	mu           sync.Mutex
+	lastAttempt  time.Time // of any fetch
+	lastKIDFetch time.Time // of the last fetch for an unknown kid
+	lastErr      error     // of the last fetch, nil if it succeeded
+	discovered   string    // jwks_uri from discovery, cached until a fetch fails
 }
 
 // lookup returns the keys with kid, refreshing the set when kid is unknown
@@ -88,7 +90,11 @@ func (s *keySource) lookup(ctx context.Context, kid string) ([]verifyKey, string
 			return keys, ""
 		}
 	}
-	err := s.refresh(ctx)
+	// A kid the held keys lack is a rotation (or a forgery); keys merely
+	// past their TTL, or none yet, are a refresh. The two are limited
+	// apart, so that a rotation just after a refresh is not refused.
+	forKID := set != nil && len(set.byKID[kid]) == 0
+	err := s.refresh(ctx, forKID)
 	if set = s.set.Load(); set != nil {
 		if keys := set.byKID[kid]; len(keys) > 0 {
 			return keys, ""
@@ -111,12 +117,19 @@ func (s *keySource) lookup(ctx context.Context, kid string) ([]verifyKey, string
 	return nil, fmt.Sprintf("unknown key id (fetching keys: %v)", err)
 }
 
-// refresh fetches the keys unless that was done less than refreshMin ago.
-// Callers arriving while a fetch is on join it. The fetch itself is not
-// tied to ctx — others may be waiting for it — but the caller stops waiting
-// when ctx ends.
-func (s *keySource) refresh(ctx context.Context) error {
-	ch := s.group.DoChan("keys", func() (any, error) { return nil, s.fetchLimited() })
+// refresh fetches the keys unless that was done less than refreshMin ago:
+// for an unknown kid (forKID), less than refreshMin after the last fetch
+// for an unknown kid; otherwise less than refreshMin after any attempt.
+// Made-up kids thus cost one fetch per refreshMin, and so do refreshes of
+// an issuer that is down. Callers arriving while a fetch of their kind is
+// on join it. The fetch itself is not tied to ctx — others may be waiting
+// for it — but the caller stops waiting when ctx ends.
+func (s *keySource) refresh(ctx context.Context, forKID bool) error {
+	key := "keys"
+	if forKID {
+		key = "kid"
+	}
+	ch := s.group.DoChan(key, func() (any, error) { return nil, s.fetchLimited(forKID) })
 	select {
 	case res := <-ch:
 		return res.Err
@@ -125,14 +138,21 @@ func (s *keySource) refresh(ctx context.Context) error {
 	}
 }
 
-func (s *keySource) fetchLimited() error {
+func (s *keySource) fetchLimited(forKID bool) error {
 	now := s.now()
 	s.mu.Lock()
-	if !s.lastAttempt.IsZero() && now.Sub(s.lastAttempt) < s.refreshMin {
+	last := s.lastAttempt
+	if forKID {
+		last = s.lastKIDFetch
+	}
+	if !last.IsZero() && now.Sub(last) < s.refreshMin {
 		s.mu.Unlock()
 		return errRateLimited
 	}
 	s.lastAttempt = now
+	if forKID {
+		s.lastKIDFetch = now
+	}
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)

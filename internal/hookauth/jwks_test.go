@@ -82,8 +82,36 @@ func TestBearerKeyRotation(t *testing.T) {
 		time.Sleep(time.Hour)
 		mustPass(t, b, token(t, jose.RS256, kr.rsa2, "k2", is.claims(time.Now())), "k2 after the TTL")
 		wantHits(t, is, 3, "TTL refetch")
+		// k1 is unknown now: one fetch for it (the last for an unknown
+		// kid was an hour ago), which does not have it either.
 		mustFail(t, b, is.valid(t, time.Now()), "unknown key id", "k1 two fetches after its removal")
-		wantHits(t, is, 3, "k1 refused within the refresh interval")
+		wantHits(t, is, 4, "k1's refetch")
+		mustFail(t, b, is.valid(t, time.Now()), "unknown key id", "k1 again")
+		wantHits(t, is, 4, "k1 refused within the refresh interval")
+	})
+}
+
+// TestBearerRotationRightAfterAFetch: a rotation that lands just after the
+// keys were fetched — at first use, or for their TTL — still gets its
+// refetch: only fetches for unknown kids limit those for unknown kids.
+func TestBearerRotationRightAfterAFetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		kr := keyring()
+		is := newMemIssuer()
+		b := is.bearer(t, nil)
+		mustPass(t, b, is.valid(t, time.Now()), "k1, first use")
+		is.setKeys(publicJWK(kr.rsa2, "k2"))
+		mustPass(t, b, token(t, jose.RS256, kr.rsa2, "k2", is.claims(time.Now())), "k2 right after the first fetch")
+		wantHits(t, is, 2, "first use and the rotation")
+		mustFail(t, b, token(t, jose.RS256, kr.evil, "made-up", is.claims(time.Now())), "unknown key id", "a made-up kid right after")
+		wantHits(t, is, 2, "a second unknown kid within the interval")
+
+		time.Sleep(2 * time.Hour) // past the TTL: the next use refetches
+		mustPass(t, b, token(t, jose.RS256, kr.rsa2, "k2", is.claims(time.Now())), "k2 after the TTL")
+		wantHits(t, is, 3, "TTL refetch")
+		is.setKeys(publicJWK(kr.rsa1, "k1"))
+		mustPass(t, b, is.valid(t, time.Now()), "k1 right after the TTL refetch")
+		wantHits(t, is, 4, "the second rotation")
 	})
 }
 
@@ -170,8 +198,9 @@ func TestBearerRefreshRateLimit(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		elapsed := time.Since(start)
-		// Fetches at +30 s, +60 s and +90 s, after the warm-up's.
-		wantHits(t, is, 1+int64(elapsed/(30*time.Second)), fmt.Sprintf("1000 made-up kids over %s", elapsed))
+		// Fetches at +0 s, +30 s, +60 s and +90 s, after the warm-up's
+		// (which was no fetch for an unknown kid).
+		wantHits(t, is, 2+int64(elapsed/(30*time.Second)), fmt.Sprintf("1000 made-up kids over %s", elapsed))
 		// Good tokens were never held up.
 		mustPass(t, b, is.valid(t, time.Now()), "good token after the flood")
 	})
