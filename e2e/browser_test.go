@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/oktaemu"
 )
 
@@ -97,7 +98,7 @@ func startDemo(t *testing.T) string {
 	cmd := exec.Command(binary, "demo",
 		"--app-listen", "127.0.0.1:0", "--emulator-listen", "127.0.0.1:0", "--hook-listen", "127.0.0.1:0")
 	cmd.Env = minimalEnv()
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tokenhook/tokenhook/internal/certs/certstest"
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/pgtest"
 )
 
@@ -90,7 +91,7 @@ type server struct {
 	cmd      *exec.Cmd
 	url      string // base URL
 	adminURL string // the admin listener's base URL, "" when off
-	stderr   *syncBuffer
+	stderr   *logtest.Buffer
 	done     chan error
 	client   *http.Client // nil: http.DefaultClient
 }
@@ -110,7 +111,7 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
 	// The admin listener on a free port too: tests run in parallel.
 	cmd.Env = append(append(minimalEnv(), "TOKENHOOK_METRICS_LISTEN=127.0.0.1:0"), env...)
-	s := &server{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, stderr: &logtest.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package certs_test
 
 import (
-	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tokenhook/tokenhook/internal/certs"
 	"github.com/tokenhook/tokenhook/internal/certs/certstest"
+	"github.com/tokenhook/tokenhook/internal/logtest"
 )
 
 // clock is a clock the test moves.
@@ -24,36 +24,18 @@ type clock struct{ ns atomic.Int64 }
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// syncBuffer is a bytes.Buffer for a logger used by concurrent handshakes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serve writes p to dir and returns a Reloader of its files.
-func serve(t *testing.T, p certstest.Pair, dir string) (*certs.Reloader, *clock, *syncBuffer) {
+func serve(t *testing.T, p certstest.Pair, dir string) (*certs.Reloader, *clock, *logtest.Buffer) {
 	t.Helper()
 	certFile, keyFile := p.Write(t, dir)
 	return newReloader(t, certFile, keyFile)
 }
 
-func newReloader(t *testing.T, certFile, keyFile string) (*certs.Reloader, *clock, *syncBuffer) {
+func newReloader(t *testing.T, certFile, keyFile string) (*certs.Reloader, *clock, *logtest.Buffer) {
 	t.Helper()
 	var c clock
 	c.ns.Store(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
-	var logs syncBuffer
+	var logs logtest.Buffer
 	r, err := certs.New(certs.Config{CertFile: certFile, KeyFile: keyFile, CheckInterval: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: c.now})
 	if err != nil {

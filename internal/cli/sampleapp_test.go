@@ -1,37 +1,18 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenhook/tokenhook/internal/cli"
+	"github.com/tokenhook/tokenhook/internal/logtest"
 )
-
-// lockedBuffer is a bytes.Buffer a running command and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestSampleappConfigErrors(t *testing.T) {
 	noFile := filepath.Join(t.TempDir(), ".env")
@@ -71,7 +52,7 @@ func TestSampleappRuns(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- cli.Run(ctx, []string{"sampleapp", "--env-file", env, "--listen", "127.0.0.1:0", "--issuer", issuer}, cli.IO{

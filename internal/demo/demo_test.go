@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -12,31 +11,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokenhook/tokenhook/internal/demo"
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/oktaemu"
 )
-
-// lockedBuffer is written by the running demo and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var (
 	bannerRE = regexp.MustCompile(`(?m)^\s*sample app\s+(http://\S+)\n\s*emulator\s+(http://\S+).*\n\s*hook server\s+(http://\S+)`)
@@ -47,15 +28,15 @@ var (
 
 type running struct {
 	app, issuer, hook string
-	out, logs         *lockedBuffer
-	systemLog         *lockedBuffer
+	out, logs         *logtest.Buffer
+	systemLog         *logtest.Buffer
 }
 
 // startDemo runs the demo on free loopback ports until the test ends.
 func startDemo(t *testing.T) running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	r := running{out: &lockedBuffer{}, logs: &lockedBuffer{}, systemLog: &lockedBuffer{}}
+	r := running{out: &logtest.Buffer{}, logs: &logtest.Buffer{}, systemLog: &logtest.Buffer{}}
 	opts := demo.Options{
 		AppListen: "127.0.0.1:0", EmulatorListen: "127.0.0.1:0", HookListen: "127.0.0.1:0",
 		Dir: t.TempDir(), Out: r.out, SystemLog: r.systemLog,

@@ -1,7 +1,6 @@
 package oktaemu_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -25,6 +24,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/oktaemu"
 )
 
@@ -155,27 +155,9 @@ func assertionForm(assertion string) url.Values {
 	}
 }
 
-// syncBuffer is a bytes.Buffer the server's goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestPrivateKeyJWT(t *testing.T) {
 	clk := newClock()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	emu := newTestEmu(t, jwtConfig(t), oktaemu.Options{Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	tokenURL := emu.Issuer + "/v1/token"
 	var sent []string // every assertion and jti, which the logs must not show

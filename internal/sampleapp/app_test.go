@@ -1,7 +1,6 @@
 package sampleapp_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"html"
@@ -22,31 +21,14 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/sampleapp"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type testApp struct {
 	url  string
 	app  *sampleapp.App
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 // newTestApp serves the app on loopback against issuer. update adjusts
@@ -55,7 +37,7 @@ func newTestApp(t testing.TB, issuer string, update func(*sampleapp.Config)) *te
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	cfg := sampleapp.Config{
 		Issuer:       issuer,
 		ClientID:     testClientID,

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/tokenhook/tokenhook/internal/config"
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/setup"
 	"github.com/tokenhook/tokenhook/internal/user"
 )
@@ -48,30 +48,10 @@ func (s *countingStore) Get(ctx context.Context, key string) (*user.User, error)
 	return s.Store.Get(ctx, key)
 }
 
-// syncBuffer is a log the handler writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) take() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.b.String()
-	s.b.Reset()
-	return out
-}
-
 type attackRig struct {
 	handler http.Handler
 	store   *countingStore
-	logs    *syncBuffer
+	logs    *logtest.Buffer
 	key     *rsa.PrivateKey
 	issuer  string
 	cfg     config.Config
@@ -114,7 +94,7 @@ func newAttackRig(t *testing.T) *attackRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := setup.NewLogger(logs, cfg.Log)
 	finder, _ := setup.Finder(cfg, store)
 	tr, err := setup.Transformer(cfg, finder, logger)
@@ -239,7 +219,7 @@ func TestAttacks(t *testing.T) {
 			before := r.store.gets.Load()
 			w := httptest.NewRecorder()
 			r.handler.ServeHTTP(w, req)
-			logs := scrubLatency(r.logs.take())
+			logs := scrubLatency(r.logs.Take())
 			if w.Code != a.status {
 				t.Errorf("status %d, want %d: %s\nlog: %s", w.Code, a.status, w.Body, logs)
 			}
@@ -345,7 +325,7 @@ func TestSecretComparisonTiming(t *testing.T) {
 			b = nb
 		}
 	}
-	r.logs.take()
+	r.logs.Take()
 	if ratio := float64(a) / float64(b); ratio < 0.5 || ratio > 2 {
 		t.Errorf("wrong at the last byte: %s, at the first: %s (ratio %.2f)", a, b, ratio)
 	}

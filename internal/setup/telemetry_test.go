@@ -18,6 +18,7 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/tokenhook/tokenhook/internal/logtest"
 	"github.com/tokenhook/tokenhook/internal/pgtest"
 	"github.com/tokenhook/tokenhook/internal/rules"
 	"github.com/tokenhook/tokenhook/internal/setup"
@@ -29,7 +30,7 @@ import (
 type telemetryRig struct {
 	t    *testing.T
 	hook *setup.Hook
-	logs *syncBuffer
+	logs *logtest.Buffer
 	body string
 	n    int
 }
@@ -42,7 +43,7 @@ func newTelemetryRig(t *testing.T, env ...string) *telemetryRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	hook, err := setup.NewHook(t.Context(), cfg, setup.NewLogger(logs, cfg.Log))
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +230,7 @@ func TestAuditLine(t *testing.T) {
 			if got := r.post("", ""); got != 200 {
 				t.Fatalf("status %d", got)
 			}
-			logs := r.logs.take()
+			logs := r.logs.Take()
 			var line map[string]any
 			if err := json.Unmarshal([]byte(strings.TrimSpace(logs)), &line); err != nil {
 				t.Fatalf("want one JSON line: %v\n%s", err, logs)
