@@ -212,12 +212,7 @@ func transformer(cfg config.Config, finder tokenhook.Finder, logger *slog.Logger
 		DebugContext: tokenhook.DebugContext{Lookups: slices.Contains(cfg.Audit.DebugContext, config.DebugLookups), Rules: slices.Contains(cfg.Audit.DebugContext, config.DebugRules)},
 	}
 	if tel != nil {
-		if tel.Metrics != nil {
-			tc.Observer = tel.Metrics
-		}
-		if tel.Tracing != nil {
-			tc.Tracer = tel.Tracing
-		}
+		tc.Observer, tc.Tracer = tel.coreObserver(), tel.tracer()
 	}
 	return tokenhook.New(tc)
 }
@@ -255,6 +250,30 @@ type Telemetry struct {
 	Tracing *telemetry.Tracing
 }
 
+// The interfaces the server and the core take, nil (not a typed nil) for
+// what is off.
+
+func (t *Telemetry) callObserver() server.Observer {
+	if t.Metrics == nil {
+		return nil
+	}
+	return t.Metrics
+}
+
+func (t *Telemetry) coreObserver() tokenhook.Observer {
+	if t.Metrics == nil {
+		return nil
+	}
+	return t.Metrics
+}
+
+func (t *Telemetry) tracer() tokenhook.Tracer {
+	if t.Tracing == nil {
+		return nil
+	}
+	return t.Tracing
+}
+
 // NewHook opens the store and builds the authenticator, the cache, the core
 // and the handler for cfg.
 func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook, error) {
@@ -268,12 +287,13 @@ func NewHook(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Hook
 	}
 	var tel Telemetry
 	var getter cache.Getter = store
+	build := version.Get()
 	if cfg.Metrics.Enabled() {
-		tel.Metrics = telemetry.NewMetrics(version.Get())
+		tel.Metrics = telemetry.NewMetrics(build)
 		getter = tel.Metrics.InstrumentStore(store)
 	}
 	if t := cfg.Tracing; t.Endpoint != "" {
-		if tel.Tracing, err = telemetry.NewTracing(telemetry.TracingConfig{Endpoint: t.Endpoint, SampleRatio: t.SampleRatio, ServiceName: t.ServiceName}, version.Get()); err != nil {
+		if tel.Tracing, err = telemetry.NewTracing(telemetry.TracingConfig{Endpoint: t.Endpoint, SampleRatio: t.SampleRatio, ServiceName: t.ServiceName}, build); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -302,12 +322,7 @@ func (h *Hook) swap(cfg config.Config, auth hookauth.Authenticator) error {
 	}
 	sc := serverConfig(cfg, auth, t, h.logger)
 	sc.Ready = h.ready.check
-	if h.Telemetry.Metrics != nil {
-		sc.Observer = h.Telemetry.Metrics
-	}
-	if h.Telemetry.Tracing != nil {
-		sc.Tracer = h.Telemetry.Tracing
-	}
+	sc.Observer, sc.Tracer = h.Telemetry.callObserver(), h.Telemetry.tracer()
 	if cfg.Audit.Login == config.AuditLoginHash {
 		sc.HashLogin = loginHasher(cfg.Audit.HashKey)
 	}

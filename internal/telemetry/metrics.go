@@ -48,16 +48,14 @@ type Metrics struct {
 	latency  map[server.Outcome]prometheus.Observer
 	dropped  prometheus.Counter
 	commands *prometheus.CounterVec
-	// commandSeries caches the commands counter's children by the
-	// token:op:claim string the server reports, so that a call costs a map
-	// read per command, not a label hash.
-	commandMu     sync.RWMutex
-	commandSeries map[string]prometheus.Counter
-
-	lookups      *prometheus.CounterVec
-	lookupMu     sync.RWMutex
-	lookupSeries map[[2]string]prometheus.Counter // by lookup name and result
-	ruleErrors   *prometheus.CounterVec
+	// commandSeries are the commands counter's children by the
+	// token:op:claim string the server reports, lookupSeries the lookups
+	// counter's by name and result: a call costs a map read per series,
+	// not a label hash.
+	commandSeries series[string]
+	lookups       *prometheus.CounterVec
+	lookupSeries  series[[2]string]
+	ruleErrors    *prometheus.CounterVec
 
 	storeCalls   *prometheus.CounterVec
 	storeLatency prometheus.Histogram
@@ -91,8 +89,6 @@ func NewMetrics(info version.Info) *Metrics {
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenhook_commands_total", Help: "Operations sent to Okta, by token (id, access), op (add, replace, remove) and claim name (lifetime for the token's lifetime).",
 		}, []string{"token", "op", "claim"}),
-		commandSeries: map[string]prometheus.Counter{},
-		lookupSeries:  map[[2]string]prometheus.Counter{},
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokenhook_lookups_total", Help: "Lookups of the claim rules by name and result: found, not_found, stale (served from the cache while the store fails), failed, skipped (no key).",
 		}, []string{"lookup", "result"}),
@@ -139,49 +135,59 @@ func (m *Metrics) ObserveCall(c *server.Call) {
 
 // command returns the counter of a token:op:claim name.
 func (m *Metrics) command(name string) prometheus.Counter {
-	m.commandMu.RLock()
-	c, ok := m.commandSeries[name]
-	m.commandMu.RUnlock()
-	if ok {
-		return c
-	}
-	m.commandMu.Lock()
-	defer m.commandMu.Unlock()
-	if c, ok := m.commandSeries[name]; ok {
-		return c
-	}
-	token, rest, _ := strings.Cut(name, ":")
-	op, claim, _ := strings.Cut(rest, ":")
-	if claim == "" {
-		claim = "lifetime"
-	}
-	if len(m.commandSeries) >= maxClaimSeries {
-		c = m.commands.WithLabelValues(token, op, "other") // not cached: the map stays bounded
-		return c
-	}
-	c = m.commands.WithLabelValues(token, op, claim)
-	m.commandSeries[name] = c
-	return c
+	return m.commandSeries.get(name, func(full bool) prometheus.Counter {
+		token, rest, _ := strings.Cut(name, ":")
+		op, claim, _ := strings.Cut(rest, ":")
+		switch {
+		case full:
+			claim = "other"
+		case claim == "":
+			claim = "lifetime"
+		}
+		return m.commands.WithLabelValues(token, op, claim)
+	})
 }
 
-// Lookup implements tokenhook.Observer. Lookup names come from the
-// configuration, so the series are few.
+// Lookup implements tokenhook.Observer.
 func (m *Metrics) Lookup(name, result string) {
-	k := [2]string{name, result}
-	m.lookupMu.RLock()
-	c, ok := m.lookupSeries[k]
-	m.lookupMu.RUnlock()
-	if !ok {
-		c = m.lookups.WithLabelValues(name, result)
-		m.lookupMu.Lock()
-		m.lookupSeries[k] = c
-		m.lookupMu.Unlock()
-	}
-	c.Inc()
+	m.lookupSeries.get([2]string{name, result}, func(bool) prometheus.Counter {
+		return m.lookups.WithLabelValues(name, result)
+	}).Inc()
 }
 
 // RuleFailed implements tokenhook.Observer.
 func (m *Metrics) RuleFailed(rule string) { m.ruleErrors.WithLabelValues(rule).Inc() }
+
+// series caches a counter vector's children by key, for at most
+// maxClaimSeries keys: past them make is told the cache is full and its
+// counter is not kept.
+type series[K comparable] struct {
+	mu sync.RWMutex
+	m  map[K]prometheus.Counter
+}
+
+func (s *series[K]) get(k K, make func(full bool) prometheus.Counter) prometheus.Counter {
+	s.mu.RLock()
+	c, ok := s.m[k]
+	s.mu.RUnlock()
+	if ok {
+		return c
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.m[k]; ok {
+		return c
+	}
+	if len(s.m) >= maxClaimSeries {
+		return make(true)
+	}
+	if s.m == nil {
+		s.m = map[K]prometheus.Counter{}
+	}
+	c = make(false)
+	s.m[k] = c
+	return c
+}
 
 var (
 	_ server.Observer    = (*Metrics)(nil)

@@ -160,7 +160,7 @@ type Engine struct {
 	// lookupSpans are the span names of the lookups, and lookupNotes
 	// their "name=result" notes for debugContext, made once.
 	lookupSpans []string
-	lookupNotes [][]string
+	lookupNotes [][5]string
 	// boxed are debugContext values already in an interface, by note.
 	boxed      sync.Map
 	boxedCount atomic.Int64
@@ -194,9 +194,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	for _, l := range e.lookups {
 		e.lookupSpans = append(e.lookupSpans, "lookup "+l.Name)
-		var notes []string
-		for _, r := range []string{LookupFound, LookupNotFound, LookupStale, LookupFailed, LookupSkipped} {
-			notes = append(notes, l.Name+"="+r)
+		var notes [5]string
+		for j, r := range lookupResults() {
+			notes[j] = l.Name + "=" + r
 		}
 		e.lookupNotes = append(e.lookupNotes, notes)
 	}
@@ -359,11 +359,17 @@ type debugNotes struct {
 	lookupsBuf, rulesBuf [4]string
 }
 
+// lookupResults are the results a lookup may have, in the order of
+// Engine.lookupNotes.
+func lookupResults() [5]string {
+	return [5]string{LookupFound, LookupNotFound, LookupStale, LookupFailed, LookupSkipped}
+}
+
 // lookupNote is "name=result" of lookup i, made once per engine.
 func (e *Engine) lookupNote(i int, result string) string {
-	for _, n := range e.lookupNotes[i] {
-		if len(n) == len(e.lookups[i].Name)+1+len(result) && n[len(e.lookups[i].Name)+1:] == result {
-			return n
+	for j, r := range lookupResults() {
+		if r == result {
+			return e.lookupNotes[i][j]
 		}
 	}
 	return e.lookups[i].Name + "=" + result
