@@ -122,13 +122,12 @@ func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, hook *setup.Hook, lo
 		case <-hup:
 		}
 		cfg, err := load()
+		var restart []string
+		if err == nil {
+			restart, err = hook.Reload(cfg)
+		}
 		if err != nil {
 			// The problems name keys and files, never a secret.
-			logger.Error("reload refused: the running configuration stays", "error", err.Error())
-			continue
-		}
-		restart, err := hook.Reload(cfg)
-		if err != nil {
 			logger.Error("reload refused: the running configuration stays", "error", err.Error())
 			continue
 		}
