@@ -118,8 +118,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// Registry is the registry the metrics are in.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // ObserveCall implements server.Observer.
 func (m *Metrics) ObserveCall(c *server.Call) {

@@ -107,8 +107,6 @@ func (t *Tracing) Middleware(next http.Handler) http.Handler {
 // Shutdown exports the spans still buffered and stops the provider.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.provider.Shutdown(ctx) }
 
-// ForceFlush exports the spans buffered now.
-func (t *Tracing) ForceFlush(ctx context.Context) error { return t.provider.ForceFlush(ctx) }
 
 type span struct{ s trace.Span }
 
