@@ -118,7 +118,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-
 // ObserveCall implements server.Observer.
 func (m *Metrics) ObserveCall(c *server.Call) {
 	m.calls[c.Outcome].Inc()

@@ -107,7 +107,6 @@ func (t *Tracing) Middleware(next http.Handler) http.Handler {
 // Shutdown exports the spans still buffered and stops the provider.
 func (t *Tracing) Shutdown(ctx context.Context) error { return t.provider.Shutdown(ctx) }
 
-
 type span struct{ s trace.Span }
 
 func (s span) SetAttribute(key, value string) { s.s.SetAttributes(attribute.String(key, value)) }
