@@ -125,3 +125,13 @@ func checkEnvName(t *testing.T, known map[string]bool, where, name string) {
 		t.Errorf("%s: %s is not a variable tokenhook reads (docs/configuration.md); it would be ignored", where, name)
 	}
 }
+
+// missing skips t for lack of a tool, and fails it under CI=true: CI must
+// never pass without running every check (.ci/run installs the tools).
+func missing(t *testing.T, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (CI=true: install it; .ci/run does)", reason)
+	}
+	t.Skip(reason)
+}
